@@ -1,0 +1,466 @@
+//! Settings, layered: built-in defaults < `~/.skillmeat/config.toml` `[cache]` <
+//! `SKILLMEAT_CACHE_*` environment variables < command-line flags.
+//!
+//! Every setting has one key (kebab-case, as written in the `[cache]` table and passed to
+//! `skillmeat-cache config get|set`) and one environment variable derived from it.
+
+use crate::error::{CacheError, Result};
+use std::path::{Path, PathBuf};
+
+/// Folder names never descended into, by discovery or the watcher (SkillMeat's list).
+pub const DEFAULT_PRUNE: &[&str] = &[
+    "node_modules",
+    ".git",
+    "venv",
+    ".venv",
+    "__pycache__",
+    ".npm",
+    ".cargo",
+    ".rustup",
+    ".cache",
+    ".local",
+    "vendor",
+    "dist",
+    "build",
+    ".next",
+    ".nuxt",
+    "target",
+    "Pods",
+    ".gradle",
+];
+
+/// Profile roots a project may have, in the order they are scanned.
+pub const PROFILE_ROOTS: &[&str] = &[".claude", ".codex", ".gemini", ".cursor"];
+
+/// The type of a setting's value, used to parse it from text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingType {
+    /// A filesystem path.
+    Path,
+    /// A list of paths (TOML array; in the environment, separated by `:`).
+    PathList,
+    /// A list of names (TOML array; in the environment, separated by `,`).
+    NameList,
+    /// A non-negative integer.
+    Int,
+    /// `true` or `false`.
+    Bool,
+    /// Free text.
+    Text,
+}
+
+/// One documented setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Key in the `[cache]` table.
+    pub key: &'static str,
+    /// Environment variable that overrides it.
+    pub env: &'static str,
+    /// Value type.
+    pub ty: SettingType,
+    /// One-line description for `config list` and the README.
+    pub help: &'static str,
+}
+
+/// Every setting this program reads.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "cache-path",
+        env: "SKILLMEAT_CACHE_PATH",
+        ty: SettingType::Path,
+        help: "SQLite database file (default: <XDG data dir>/skillmeat-tray/cache.db)",
+    },
+    Setting {
+        key: "cache-ttl",
+        env: "SKILLMEAT_CACHE_TTL",
+        ty: SettingType::Int,
+        help: "minutes after which a refreshed project counts as stale (default 360)",
+    },
+    Setting {
+        key: "cache-enabled",
+        env: "SKILLMEAT_CACHE_ENABLED",
+        ty: SettingType::Bool,
+        help: "false stops scheduled refresh and watching; manual commands still work (default true)",
+    },
+    Setting {
+        key: "roots",
+        env: "SKILLMEAT_CACHE_ROOTS",
+        ty: SettingType::PathList,
+        help: "folders searched for projects (default ~/projects ~/dev ~/workspace ~/src)",
+    },
+    Setting {
+        key: "depth",
+        env: "SKILLMEAT_CACHE_DEPTH",
+        ty: SettingType::Int,
+        help: "how many folder levels below a root are searched (default 3)",
+    },
+    Setting {
+        key: "prune",
+        env: "SKILLMEAT_CACHE_PRUNE",
+        ty: SettingType::NameList,
+        help: "folder names never searched or watched (default node_modules .git target ...)",
+    },
+    Setting {
+        key: "include-user-scope",
+        env: "SKILLMEAT_CACHE_INCLUDE_USER_SCOPE",
+        ty: SettingType::Bool,
+        help: "also cache the user-level scope ~/.claude (default true)",
+    },
+    Setting {
+        key: "collections-dir",
+        env: "SKILLMEAT_CACHE_COLLECTIONS_DIR",
+        ty: SettingType::Path,
+        help: "SkillMeat collections folder (default ~/.skillmeat/collections)",
+    },
+    Setting {
+        key: "schedule",
+        env: "SKILLMEAT_CACHE_SCHEDULE",
+        ty: SettingType::Text,
+        help: "when stale projects are refreshed: an interval like 5m / 30s / 1h, or a 6-field cron expression (default 5m)",
+    },
+    Setting {
+        key: "debounce-ms",
+        env: "SKILLMEAT_CACHE_DEBOUNCE_MS",
+        ty: SettingType::Int,
+        help: "file-watcher debounce in milliseconds (default 50)",
+    },
+    Setting {
+        key: "max-wait-ms",
+        env: "SKILLMEAT_CACHE_MAX_WAIT_MS",
+        ty: SettingType::Int,
+        help: "longest a steady stream of writes can delay a refresh, in milliseconds (default 1000)",
+    },
+    Setting {
+        key: "workers",
+        env: "SKILLMEAT_CACHE_WORKERS",
+        ty: SettingType::Int,
+        help: "projects scanned in parallel (default: number of cores, at most 4)",
+    },
+    Setting {
+        key: "notifications",
+        env: "SKILLMEAT_CACHE_NOTIFICATIONS",
+        ty: SettingType::Bool,
+        help: "desktop notifications from the tray app (default true)",
+    },
+    Setting {
+        key: "watch-paused",
+        env: "SKILLMEAT_CACHE_WATCH_PAUSED",
+        ty: SettingType::Bool,
+        help: "start with file watching paused (default false)",
+    },
+];
+
+/// Finds a setting by key.
+pub fn setting(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The resolved configuration every component reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The user's home directory.
+    pub home: PathBuf,
+    /// The config file that was (or would be) read.
+    pub config_file: PathBuf,
+    /// SQLite database file.
+    pub db_path: PathBuf,
+    /// Discovery roots.
+    pub roots: Vec<PathBuf>,
+    /// Discovery depth below each root.
+    pub depth: usize,
+    /// Pruned folder names.
+    pub prune: Vec<String>,
+    /// TTL in minutes.
+    pub ttl_minutes: u64,
+    /// Background refresh and watching enabled.
+    pub enabled: bool,
+    /// Whether `~/.claude` is cached as a project.
+    pub include_user_scope: bool,
+    /// SkillMeat collections folder.
+    pub collections_dir: PathBuf,
+    /// Refresh schedule (interval or cron).
+    pub schedule: String,
+    /// Watcher debounce in ms.
+    pub debounce_ms: u64,
+    /// Watcher maximum wait in ms.
+    pub max_wait_ms: u64,
+    /// Parallel scan workers.
+    pub workers: usize,
+    /// Desktop notifications on/off.
+    pub notifications: bool,
+    /// Start with watching paused.
+    pub watch_paused: bool,
+}
+
+/// Values given on the command line; `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--db PATH`.
+    pub db_path: Option<PathBuf>,
+    /// `--root DIR` (repeatable); when non-empty, replaces the configured roots.
+    pub roots: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Defaults for a given home directory, ignoring files and environment.
+    pub fn defaults_for_home(home: &Path) -> Config {
+        let data_dir = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| home.join(".local/share"));
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Config {
+            home: home.to_path_buf(),
+            config_file: home.join(".skillmeat/config.toml"),
+            db_path: data_dir.join("skillmeat-tray/cache.db"),
+            roots: ["projects", "dev", "workspace", "src"]
+                .iter()
+                .map(|r| home.join(r))
+                .collect(),
+            depth: 3,
+            prune: DEFAULT_PRUNE.iter().map(|s| s.to_string()).collect(),
+            ttl_minutes: 360,
+            enabled: true,
+            include_user_scope: true,
+            collections_dir: home.join(".skillmeat/collections"),
+            schedule: "5m".into(),
+            debounce_ms: 50,
+            max_wait_ms: 1000,
+            workers: cores.clamp(1, 4),
+            notifications: true,
+            watch_paused: false,
+        }
+    }
+
+    /// Loads the full configuration: defaults, then the config file, then the environment,
+    /// then `overrides`. A malformed file or value is an error naming the key.
+    pub fn load(overrides: &Overrides) -> Result<Config> {
+        let home = home_dir()?;
+        let mut cfg = Config::defaults_for_home(&home);
+        if let Some(file) = std::env::var_os("SKILLMEAT_CONFIG") {
+            cfg.config_file = PathBuf::from(file);
+        }
+        let table = read_cache_table(&cfg.config_file)?;
+        for (key, value) in table.iter() {
+            let Some(s) = setting(key) else {
+                tracing::warn!(
+                    "{}: unknown key [cache].{key} ignored",
+                    cfg.config_file.display()
+                );
+                continue;
+            };
+            let text = toml_value_to_text(value, s.ty);
+            cfg.apply(s, &text)
+                .map_err(|e| CacheError::Config(format!("{}: {e}", cfg.config_file.display())))?;
+        }
+        for s in SETTINGS {
+            if let Ok(v) = std::env::var(s.env) {
+                cfg.apply(s, &v)
+                    .map_err(|e| CacheError::Config(format!("{}: {e}", s.env)))?;
+            }
+        }
+        if let Some(db) = &overrides.db_path {
+            cfg.db_path = absolute(db);
+        }
+        if !overrides.roots.is_empty() {
+            cfg.roots = overrides.roots.iter().map(|r| absolute(r)).collect();
+        }
+        Ok(cfg)
+    }
+
+    /// Sets one setting from its text form (as given in the environment or `config set`).
+    pub fn apply(&mut self, s: &Setting, text: &str) -> std::result::Result<(), String> {
+        let text = text.trim();
+        match s.key {
+            "cache-path" => self.db_path = self.expand(text),
+            "cache-ttl" => self.ttl_minutes = parse_int(s, text)?,
+            "cache-enabled" => self.enabled = parse_bool(s, text)?,
+            "roots" => {
+                self.roots = split_list(text, ':')
+                    .iter()
+                    .map(|p| self.expand(p))
+                    .collect()
+            }
+            "depth" => self.depth = parse_int(s, text)? as usize,
+            "prune" => self.prune = split_list(text, ','),
+            "include-user-scope" => self.include_user_scope = parse_bool(s, text)?,
+            "collections-dir" => self.collections_dir = self.expand(text),
+            "schedule" => {
+                crate::schedule::Schedule::parse(text)?;
+                self.schedule = text.to_string()
+            }
+            "debounce-ms" => self.debounce_ms = parse_int(s, text)?,
+            "max-wait-ms" => self.max_wait_ms = parse_int(s, text)?,
+            "workers" => self.workers = (parse_int(s, text)? as usize).clamp(1, 64),
+            "notifications" => self.notifications = parse_bool(s, text)?,
+            "watch-paused" => self.watch_paused = parse_bool(s, text)?,
+            other => return Err(format!("unknown setting {other}")),
+        }
+        Ok(())
+    }
+
+    /// The current value of a setting, as text.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let join = |v: &[PathBuf]| {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        Some(match key {
+            "cache-path" => self.db_path.display().to_string(),
+            "cache-ttl" => self.ttl_minutes.to_string(),
+            "cache-enabled" => self.enabled.to_string(),
+            "roots" => join(&self.roots),
+            "depth" => self.depth.to_string(),
+            "prune" => self.prune.join(","),
+            "include-user-scope" => self.include_user_scope.to_string(),
+            "collections-dir" => self.collections_dir.display().to_string(),
+            "schedule" => self.schedule.clone(),
+            "debounce-ms" => self.debounce_ms.to_string(),
+            "max-wait-ms" => self.max_wait_ms.to_string(),
+            "workers" => self.workers.to_string(),
+            "notifications" => self.notifications.to_string(),
+            "watch-paused" => self.watch_paused.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// The TTL in milliseconds.
+    pub fn ttl_ms(&self) -> i64 {
+        (self.ttl_minutes as i64).saturating_mul(60_000)
+    }
+
+    /// The SkillMeat global folder (`~/.skillmeat`).
+    pub fn skillmeat_dir(&self) -> PathBuf {
+        self.home.join(".skillmeat")
+    }
+
+    /// Expands `~/` and makes a path absolute.
+    fn expand(&self, text: &str) -> PathBuf {
+        if text == "~" {
+            return self.home.clone();
+        }
+        if let Some(rest) = text.strip_prefix("~/") {
+            return self.home.join(rest);
+        }
+        absolute(Path::new(text))
+    }
+}
+
+/// Writes `key = value` into the `[cache]` table of the config file, keeping the rest of the
+/// file (comments, other tables) as it was. The value is validated first.
+pub fn set_in_file(config_file: &Path, key: &str, text: &str) -> Result<()> {
+    let s = setting(key).ok_or_else(|| {
+        CacheError::InvalidInput(format!(
+            "unknown setting '{key}' (known: {})",
+            SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let mut probe = Config::defaults_for_home(Path::new("/"));
+    probe.apply(s, text).map_err(CacheError::InvalidInput)?;
+    let existing = match std::fs::read_to_string(config_file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(CacheError::io(config_file, e)),
+    };
+    let mut doc: toml_edit::DocumentMut = existing
+        .parse()
+        .map_err(|e| CacheError::Config(format!("{}: {e}", config_file.display())))?;
+    if !doc.contains_key("cache") {
+        doc["cache"] = toml_edit::table();
+    }
+    let item = match s.ty {
+        SettingType::Int => toml_edit::value(text.trim().parse::<i64>().unwrap_or_default()),
+        SettingType::Bool => toml_edit::value(parse_bool(s, text).unwrap_or_default()),
+        SettingType::PathList | SettingType::NameList => {
+            let sep = if s.ty == SettingType::PathList {
+                ':'
+            } else {
+                ','
+            };
+            let mut arr = toml_edit::Array::new();
+            for v in split_list(text, sep) {
+                arr.push(v);
+            }
+            toml_edit::value(arr)
+        }
+        SettingType::Path | SettingType::Text => toml_edit::value(text.trim()),
+    };
+    doc["cache"][key] = item;
+    if let Some(parent) = config_file.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| CacheError::io(parent, e))?;
+    }
+    crate::fsutil::write_atomic(config_file, doc.to_string().as_bytes())
+}
+
+fn read_cache_table(file: &Path) -> Result<toml::Table> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(toml::Table::new()),
+        Err(e) => return Err(CacheError::io(file, e)),
+    };
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| CacheError::Config(format!("{}: {}", file.display(), e.message())))?;
+    match doc.get("cache") {
+        None => Ok(toml::Table::new()),
+        Some(toml::Value::Table(t)) => Ok(t.clone()),
+        Some(_) => Err(CacheError::Config(format!(
+            "{}: [cache] must be a table",
+            file.display()
+        ))),
+    }
+}
+
+fn toml_value_to_text(v: &toml::Value, ty: SettingType) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(items) => {
+            let sep = if ty == SettingType::PathList { ":" } else { "," };
+            items
+                .iter()
+                .map(|i| match i {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(sep)
+        }
+        other => other.to_string(),
+    }
+}
+
+fn parse_int(s: &Setting, text: &str) -> std::result::Result<u64, String> {
+    text.parse::<u64>()
+        .map_err(|_| format!("{} must be a non-negative integer, got '{text}'", s.key))
+}
+
+fn parse_bool(s: &Setting, text: &str) -> std::result::Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("{} must be true or false, got '{text}'", s.key)),
+    }
+}
+
+fn split_list(text: &str, sep: char) -> Vec<String> {
+    text.split(sep)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The user's home directory (`$HOME`).
+pub fn home_dir() -> Result<PathBuf> {
+    directories::BaseDirs::new()
+        .map(|b| b.home_dir().to_path_buf())
+        .ok_or_else(|| CacheError::Config("cannot determine the home directory ($HOME)".into()))
+}
+
+/// Makes `p` absolute against the current directory, without touching the disk.
+pub fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}

@@ -1,0 +1,386 @@
+//! Tolerant frontmatter reading: a `---` block at the top of a Markdown file, parsed as YAML,
+//! recovered by a line scan when strict YAML rejects it, absent when there is none.
+//!
+//! Real files start with a BOM, use CRLF, carry unquoted descriptions full of colons, span
+//! lines, and sometimes never close the block. None of that may lose the artifact.
+
+use crate::model::FrontmatterState;
+use serde_json::{Map, Value};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// The largest frontmatter block handed to the YAML parser; a bigger one is line-scanned.
+const MAX_YAML_BLOCK: usize = 64 * 1024;
+
+/// The parsed head of a Markdown file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frontmatter {
+    /// How the block parsed.
+    pub state: FrontmatterState,
+    /// The fields found, as JSON values (strings, numbers, lists, maps).
+    pub fields: Map<String, Value>,
+    /// The text after the block (the whole text when there is no block).
+    pub body: String,
+}
+
+impl Frontmatter {
+    /// A field as a single line of text (lists are joined with ", ").
+    pub fn text(&self, key: &str) -> Option<String> {
+        let v = self.fields.get(key)?;
+        let s = match v {
+            Value::String(s) => s.trim().to_string(),
+            Value::Null => return None,
+            Value::Array(items) => items
+                .iter()
+                .map(value_to_text)
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => value_to_text(other),
+        };
+        if s.is_empty() { None } else { Some(s) }
+    }
+
+    /// A field as a list of strings: a YAML list, or a comma-separated string.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.fields.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(value_to_text)
+                .filter(|s| !s.is_empty())
+                .collect(),
+            Some(Value::String(s)) => s
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .map(|t| unquote(t.trim()).to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(other) => vec![value_to_text(other)],
+        }
+    }
+
+    /// The first non-empty line of the body, without Markdown heading marks, at most 200 chars.
+    pub fn first_body_line(&self) -> Option<String> {
+        let line = self
+            .body
+            .lines()
+            .map(|l| l.trim().trim_start_matches('#').trim())
+            .find(|l| !l.is_empty())?;
+        Some(truncate_chars(line, 200))
+    }
+}
+
+/// Parses the frontmatter of `text` (which may start with a BOM and use CRLF).
+pub fn parse(text: &str) -> Frontmatter {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = LineIter::new(text);
+    let Some((first, _)) = lines.next() else {
+        return none(text);
+    };
+    if first.trim_end() != "---" {
+        return none(text);
+    }
+    let block_start = lines.pos;
+    let mut block_end = None;
+    let mut body_start = text.len();
+    while let Some((line, start)) = lines.next() {
+        let t = line.trim_end();
+        if t == "---" || t == "..." {
+            block_end = Some(start);
+            body_start = lines.pos;
+            break;
+        }
+    }
+    let Some(block_end) = block_end else {
+        // Opened but never closed: keep what a line scan finds, and say so.
+        return Frontmatter {
+            state: FrontmatterState::Malformed,
+            fields: line_scan(&text[block_start..]),
+            body: String::new(),
+        };
+    };
+    let block = &text[block_start..block_end];
+    let body = text[body_start..].to_string();
+    if block.len() <= MAX_YAML_BLOCK
+        && let Some(fields) = strict_yaml(block)
+    {
+        return Frontmatter {
+            state: FrontmatterState::Ok,
+            fields,
+            body,
+        };
+    }
+    Frontmatter {
+        state: FrontmatterState::Malformed,
+        fields: line_scan(block),
+        body,
+    }
+}
+
+fn none(text: &str) -> Frontmatter {
+    Frontmatter {
+        state: FrontmatterState::None,
+        fields: Map::new(),
+        body: text.to_string(),
+    }
+}
+
+/// Strict YAML: the block must be empty or a mapping with string keys.
+fn strict_yaml(block: &str) -> Option<Map<String, Value>> {
+    let normalized;
+    let block = if block.contains('\r') {
+        normalized = block.replace("\r\n", "\n");
+        &normalized
+    } else {
+        block
+    };
+    let docs = YamlLoader::load_from_str(block).ok()?;
+    match docs.into_iter().next() {
+        None | Some(Yaml::Null) => Some(Map::new()),
+        Some(Yaml::Hash(h)) => {
+            let mut out = Map::new();
+            for (k, v) in h {
+                let key = match k {
+                    Yaml::String(s) | Yaml::Real(s) => s,
+                    Yaml::Integer(i) => i.to_string(),
+                    Yaml::Boolean(b) => b.to_string(),
+                    _ => return None,
+                };
+                out.insert(key, yaml_to_json(v, 0));
+            }
+            Some(out)
+        }
+        Some(_) => None,
+    }
+}
+
+fn yaml_to_json(y: Yaml, depth: usize) -> Value {
+    if depth > 32 {
+        return Value::Null;
+    }
+    match y {
+        Yaml::String(s) => Value::String(s),
+        Yaml::Real(s) => Value::String(s),
+        Yaml::Integer(i) => Value::from(i),
+        Yaml::Boolean(b) => Value::Bool(b),
+        Yaml::Array(a) => Value::Array(a.into_iter().map(|v| yaml_to_json(v, depth + 1)).collect()),
+        Yaml::Hash(h) => {
+            let mut m = Map::new();
+            for (k, v) in h {
+                let key = match k {
+                    Yaml::String(s) | Yaml::Real(s) => s,
+                    Yaml::Integer(i) => i.to_string(),
+                    Yaml::Boolean(b) => b.to_string(),
+                    _ => continue,
+                };
+                m.insert(key, yaml_to_json(v, depth + 1));
+            }
+            Value::Object(m)
+        }
+        _ => Value::Null,
+    }
+}
+
+/// The lenient recovery: `key: value` lines at column 0, with indented continuation lines
+/// appended to the value. Values keep their text (quotes stripped); nothing is lost to a colon.
+fn line_scan(block: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut current: Option<(String, String, bool)> = None; // key, value, is_block_scalar
+    let mut list_items: Vec<String> = Vec::new();
+    let flush = |out: &mut Map<String, Value>,
+                 cur: Option<(String, String, bool)>,
+                 items: &mut Vec<String>| {
+        if let Some((k, v, _)) = cur {
+            if v.trim().is_empty() && !items.is_empty() {
+                out.insert(
+                    k,
+                    Value::Array(items.drain(..).map(Value::String).collect()),
+                );
+            } else {
+                items.clear();
+                out.entry(k)
+                    .or_insert_with(|| Value::String(unquote(v.trim()).to_string()));
+            }
+        }
+    };
+    for raw in block.lines() {
+        let line = raw.trim_end_matches('\r');
+        let starts_indented = line.starts_with(' ') || line.starts_with('\t');
+        if !starts_indented && let Some((key, value)) = split_key(line) {
+            flush(&mut out, current.take(), &mut list_items);
+            let v = value.trim();
+            let is_block = matches!(v, "|" | ">" | "|-" | ">-" | "|+" | ">+");
+            current = Some((key.to_string(), if is_block { String::new() } else { v.to_string() }, is_block));
+            continue;
+        }
+        if let Some((_, value, _)) = current.as_mut() {
+            let t = line.trim();
+            if t.is_empty() {
+                continue;
+            }
+            if let Some(item) = t.strip_prefix("- ")
+                && value.trim().is_empty()
+            {
+                list_items.push(unquote(item.trim()).to_string());
+                continue;
+            }
+            if !value.is_empty() {
+                value.push(' ');
+            }
+            value.push_str(t);
+        }
+    }
+    flush(&mut out, current.take(), &mut list_items);
+    out
+}
+
+fn split_key(line: &str) -> Option<(&str, &str)> {
+    let colon = line.find(':')?;
+    let key = &line[..colon];
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+    {
+        return None;
+    }
+    let rest = &line[colon + 1..];
+    if !(rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t')) {
+        return None;
+    }
+    Some((key, rest))
+}
+
+fn unquote(s: &str) -> &str {
+    let b = s.as_bytes();
+    if b.len() >= 2 && ((b[0] == b'"' && b[b.len() - 1] == b'"') || (b[0] == b'\'' && b[b.len() - 1] == b'\'')) {
+        &s[1..s.len() - 1]
+    } else {
+        s
+    }
+}
+
+fn value_to_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.trim().to_string(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Cuts `s` to at most `max` characters (not bytes), adding "…" when cut.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+/// Iterates lines with their byte offsets, accepting `\n` and `\r\n`.
+struct LineIter<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> LineIter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineIter { text, pos: 0 }
+    }
+
+    fn next(&mut self) -> Option<(&'a str, usize)> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let start = self.pos;
+        let rest = &self.text[start..];
+        let (line, advance) = match rest.find('\n') {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += advance;
+        Some((line.strip_suffix('\r').unwrap_or(line), start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_block_parses() {
+        let fm = parse("---\nname: pdf\ndescription: Reads PDFs\nversion: 1.2.0\ntags: [a, b]\n---\n# Body\n");
+        assert_eq!(fm.state, FrontmatterState::Ok);
+        assert_eq!(fm.text("name").as_deref(), Some("pdf"));
+        assert_eq!(fm.text("version").as_deref(), Some("1.2.0"));
+        assert_eq!(fm.list("tags"), vec!["a", "b"]);
+        assert_eq!(fm.first_body_line().as_deref(), Some("Body"));
+    }
+
+    #[test]
+    fn bom_and_crlf_are_accepted() {
+        let fm = parse("\u{feff}---\r\nname: x\r\ndescription: y\r\n---\r\nbody\r\n");
+        assert_eq!(fm.state, FrontmatterState::Ok);
+        assert_eq!(fm.text("name").as_deref(), Some("x"));
+        assert_eq!(fm.text("description").as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn unquoted_colons_are_recovered_and_flagged() {
+        let text = "---\nname: reviewer\ndescription: Use this agent. Examples: <example>Context: the user asks: review\n  more text here\nmodel: sonnet\n---\nbody";
+        let fm = parse(text);
+        assert_eq!(fm.state, FrontmatterState::Malformed);
+        assert_eq!(fm.text("name").as_deref(), Some("reviewer"));
+        let d = fm.text("description").unwrap();
+        assert!(d.starts_with("Use this agent. Examples: <example>Context: the user asks: review"));
+        assert!(d.ends_with("more text here"), "{d}");
+        assert_eq!(fm.text("model").as_deref(), Some("sonnet"));
+    }
+
+    #[test]
+    fn no_block_is_none() {
+        let fm = parse("# Title\nDo the thing\n");
+        assert_eq!(fm.state, FrontmatterState::None);
+        assert!(fm.fields.is_empty());
+        assert_eq!(fm.first_body_line().as_deref(), Some("Title"));
+    }
+
+    #[test]
+    fn unclosed_block_is_malformed_but_kept() {
+        let fm = parse("---\nname: half\ndescription: never closed\n");
+        assert_eq!(fm.state, FrontmatterState::Malformed);
+        assert_eq!(fm.text("name").as_deref(), Some("half"));
+    }
+
+    #[test]
+    fn multiline_and_unicode_values() {
+        let fm = parse("---\nname: 리뷰어\ndescription: >\n  첫 줄\n  second line\n---\n");
+        assert_eq!(fm.state, FrontmatterState::Ok);
+        assert_eq!(fm.text("name").as_deref(), Some("리뷰어"));
+        assert_eq!(fm.text("description").as_deref(), Some("첫 줄 second line"));
+    }
+
+    #[test]
+    fn a_scalar_block_is_malformed() {
+        let fm = parse("---\njust text\n---\n");
+        assert_eq!(fm.state, FrontmatterState::Malformed);
+    }
+
+    #[test]
+    fn empty_input_is_none() {
+        assert_eq!(parse("").state, FrontmatterState::None);
+        assert_eq!(parse("---").state, FrontmatterState::Malformed);
+    }
+
+    #[test]
+    fn comma_string_tags_split_and_list_tags_keep_commas() {
+        let fm = parse("---\ntags: a, b ,c\n---\n");
+        assert_eq!(fm.list("tags"), vec!["a", "b", "c"]);
+        let fm = parse("---\ntags:\n  - \"x, y\"\n  - z\n---\n");
+        assert_eq!(fm.list("tags"), vec!["x, y", "z"]);
+    }
+
+    #[test]
+    fn truncation_counts_chars() {
+        assert_eq!(truncate_chars("héllo", 3), "hél…");
+        assert_eq!(truncate_chars("hé", 3), "hé");
+    }
+}

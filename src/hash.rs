@@ -1,0 +1,263 @@
+//! Content hashes by SkillMeat's exact rule, and cheap (mtime, size) stamps that let a rescan
+//! skip files that did not change.
+//!
+//! - a file: SHA-256 of its bytes;
+//! - a directory: one SHA-256 over every regular file below it, in the order of Python's
+//!   `sorted(Path(dir).rglob("*"))` (component-wise path order), feeding each file's relative
+//!   POSIX path and then its bytes. Symlinked directories are not descended into; a symlink
+//!   to a file counts as a file.
+
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Bytes of a file's start kept for parsing (frontmatter) while hashing it.
+pub const HEAD_BYTES: usize = 64 * 1024;
+
+/// A regular file inside a directory artifact.
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    /// Path components relative to the directory (raw bytes, as Python's surrogateescape).
+    pub components: Vec<Vec<u8>>,
+    /// Absolute path.
+    pub abs: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime_ns: i64,
+}
+
+impl ListedFile {
+    /// The relative path with `/` separators, as SkillMeat feeds it to the hash.
+    pub fn rel_posix(&self) -> Vec<u8> {
+        self.components.join(&b'/')
+    }
+}
+
+/// The files of a directory artifact, sorted as SkillMeat sorts them, with a stamp.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// Files in hash order.
+    pub files: Vec<ListedFile>,
+    /// A fingerprint of (path, size, mtime) of every file: equal stamps mean nothing changed.
+    pub stamp: String,
+    /// Entries that could not be read (skipped, with the reason).
+    pub problems: Vec<String>,
+}
+
+/// The stamp of a single file from its metadata.
+pub fn file_stamp(meta: &std::fs::Metadata) -> String {
+    format!("{}:{}", meta.size(), mtime_ns(meta))
+}
+
+/// Modification time in nanoseconds.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
+/// Lists a directory artifact's files (stat only, no reads).
+pub fn list_dir(dir: &Path, max_files: usize) -> io::Result<Listing> {
+    // Fail clearly when the directory itself cannot be read.
+    std::fs::read_dir(dir)?;
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .follow_root_links(true)
+        .min_depth(1);
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(format!("unreadable entry: {e}"));
+                continue;
+            }
+        };
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        // A symlink counts when it points at a regular file; `metadata` follows it.
+        let meta = match std::fs::metadata(entry.path()) {
+            Ok(m) => m,
+            Err(_) if ft.is_symlink() => continue, // dangling: not a file for Python either
+            Err(e) => {
+                problems.push(format!("{}: {e}", entry.path().display()));
+                continue;
+            }
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        if files.len() >= max_files {
+            problems.push(format!(
+                "more than {max_files} files below {}: the rest were not hashed",
+                dir.display()
+            ));
+            break;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        files.push(ListedFile {
+            components: rel
+                .components()
+                .map(|c| c.as_os_str().as_bytes().to_vec())
+                .collect(),
+            abs: entry.path().to_path_buf(),
+            size: meta.size(),
+            mtime_ns: mtime_ns(&meta),
+        });
+    }
+    files.sort_by(|a, b| a.components.cmp(&b.components));
+    let mut h = Sha256::new();
+    for f in &files {
+        h.update(f.rel_posix());
+        h.update([0]);
+        h.update(f.size.to_le_bytes());
+        h.update(f.mtime_ns.to_le_bytes());
+    }
+    let stamp = hex::encode(&h.finalize()[..12]);
+    Ok(Listing {
+        files,
+        stamp,
+        problems,
+    })
+}
+
+/// SkillMeat's directory hash over a listing.
+pub fn hash_listing(listing: &Listing) -> io::Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    for f in &listing.files {
+        h.update(f.rel_posix());
+        let mut file = File::open(&f.abs)?;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// SkillMeat's directory hash, listing and hashing in one go.
+pub fn hash_dir(dir: &Path) -> io::Result<String> {
+    hash_listing(&list_dir(dir, usize::MAX)?)
+}
+
+/// SHA-256 of a file's bytes, also returning its first [`HEAD_BYTES`] bytes for parsing.
+pub fn hash_file_with_head(path: &Path) -> io::Result<(String, Vec<u8>)> {
+    let mut file = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut head = Vec::with_capacity(4096);
+    (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+    h.update(&head);
+    if head.len() == HEAD_BYTES {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok((hex::encode(h.finalize()), head))
+}
+
+/// SHA-256 of a file's bytes.
+pub fn hash_file(path: &Path) -> io::Result<String> {
+    hash_file_with_head(path).map(|(h, _)| h)
+}
+
+/// SHA-256 of a byte string, hex.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// The directory hash computed by hand, the way SkillMeat's Python does it.
+    fn reference(entries: &[(&str, &[u8])]) -> String {
+        let mut h = Sha256::new();
+        for (p, b) in entries {
+            h.update(p.as_bytes());
+            h.update(b);
+        }
+        hex::encode(h.finalize())
+    }
+
+    #[test]
+    fn file_hash_is_sha256_of_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.md");
+        fs::write(&p, b"hello").unwrap();
+        assert_eq!(
+            hash_file(&p).unwrap(),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+    }
+
+    #[test]
+    fn dir_hash_uses_component_order_not_string_order() {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("skill");
+        fs::create_dir_all(s.join("a")).unwrap();
+        fs::create_dir_all(s.join("a-b")).unwrap();
+        fs::write(s.join("a/x"), b"1").unwrap();
+        fs::write(s.join("a-b/x"), b"2").unwrap();
+        fs::write(s.join("SKILL.md"), b"3").unwrap();
+        // Python: sorted(Path).rglob → SKILL.md, a/x, a-b/x ('a' < 'a-b' component-wise,
+        // although the joined string "a-b/x" < "a/x").
+        let want = reference(&[("SKILL.md", b"3"), ("a/x", b"1"), ("a-b/x", b"2")]);
+        assert_eq!(hash_dir(&s).unwrap(), want);
+        let joined_order = reference(&[("SKILL.md", b"3"), ("a-b/x", b"2"), ("a/x", b"1")]);
+        assert_ne!(want, joined_order);
+    }
+
+    #[test]
+    fn dir_hash_skips_symlinked_dirs_but_counts_symlinked_files() {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("skill");
+        let other = d.path().join("other");
+        fs::create_dir_all(&s).unwrap();
+        fs::create_dir_all(&other).unwrap();
+        fs::write(other.join("f"), b"F").unwrap();
+        fs::write(s.join("SKILL.md"), b"S").unwrap();
+        std::os::unix::fs::symlink(&other, s.join("linkdir")).unwrap();
+        std::os::unix::fs::symlink(other.join("f"), s.join("linkfile")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("nowhere"), s.join("dangling")).unwrap();
+        let want = reference(&[("SKILL.md", b"S"), ("linkfile", b"F")]);
+        assert_eq!(hash_dir(&s).unwrap(), want);
+    }
+
+    #[test]
+    fn stamp_changes_with_size_or_mtime() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("f"), b"1").unwrap();
+        let a = list_dir(d.path(), 100).unwrap().stamp;
+        assert_eq!(a, list_dir(d.path(), 100).unwrap().stamp);
+        fs::write(d.path().join("f"), b"22").unwrap();
+        assert_ne!(a, list_dir(d.path(), 100).unwrap().stamp);
+    }
+
+    #[test]
+    fn large_file_hash_covers_everything_but_head_is_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("big");
+        let data: Vec<u8> = (0..(HEAD_BYTES * 3 + 17)).map(|i| (i % 251) as u8).collect();
+        fs::write(&p, &data).unwrap();
+        let (h, head) = hash_file_with_head(&p).unwrap();
+        assert_eq!(h, hash_bytes(&data));
+        assert_eq!(head.len(), HEAD_BYTES);
+    }
+}

@@ -1,0 +1,28 @@
+//! `skillmeat-cache`: a persistent, always-fresh cache of Claude Code projects.
+//!
+//! The engine finds projects (folders with a `.claude/` directory), scans their skills, agents,
+//! commands, hooks and MCP servers, keeps the metadata in SQLite and answers from it in
+//! milliseconds. Every way into the cache (CLI, tray app, watcher, schedule) goes through
+//! [`CacheManager`]. The engine knows nothing of Tauri.
+
+pub mod collection;
+pub mod config;
+pub mod discover;
+pub mod error;
+pub mod events;
+pub mod frontmatter;
+pub mod fsutil;
+pub mod hash;
+pub mod humanize;
+pub mod manager;
+pub mod model;
+pub mod records;
+pub mod scan;
+pub mod schedule;
+pub mod store;
+
+pub use config::{Config, Overrides};
+pub use error::{CacheError, Result};
+pub use events::{CacheEvent, EventBus, InvalidationReason};
+pub use manager::{ArtifactQuery, CacheManager, SearchQuery};
+pub use model::*;

@@ -1,0 +1,683 @@
+//! `CacheManager`: the one API every caller uses (CLI, tray, watcher, schedule). Reads answer
+//! from the store; refreshes discover, scan in parallel and write one transaction per project,
+//! announcing what happened on the event bus. Cheap to clone, safe to share across threads.
+
+use crate::collection::Collection;
+use crate::config::Config;
+use crate::discover;
+use crate::error::{CacheError, Result};
+use crate::events::{CacheEvent, EventBus, InvalidationReason, MAX_EVENT_CHANGES};
+use crate::model::{
+    Artifact, ArtifactKind, CacheStatus, Page, Project, ProjectDetail, ProjectOrigin,
+    ProjectRefresh, ProjectStatus, RefreshFailure, RefreshReport, SearchHit,
+};
+use crate::scan::{PrevIndex, scan_project};
+use crate::store::{
+    ArtifactFilter, NewProject, OutdatedSort, ProjectFilter, ProjectUpdate, RecentChange,
+    SearchSort, Store, now_ms,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+/// What to search for, and how to page it.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// The text typed by the user (required, not empty).
+    pub text: String,
+    /// Only this project (id or path).
+    pub project: Option<String>,
+    /// Only this kind.
+    pub kind: Option<ArtifactKind>,
+    /// Order.
+    pub sort: SearchSort,
+    /// Rows to skip.
+    pub skip: u64,
+    /// Most rows (default 50).
+    pub limit: Option<u64>,
+}
+
+/// Filters for listing artifacts, with the project named by id or path.
+#[derive(Debug, Clone, Default)]
+pub struct ArtifactQuery {
+    /// Only this project (id or path).
+    pub project: Option<String>,
+    /// Only this kind.
+    pub kind: Option<ArtifactKind>,
+    /// Only outdated / not outdated.
+    pub outdated: Option<bool>,
+    /// Only locally modified / not.
+    pub local_modified: Option<bool>,
+    /// Rows to skip.
+    pub skip: u64,
+    /// Most rows (`None`: all).
+    pub limit: Option<u64>,
+}
+
+/// The shared cache API.
+#[derive(Clone)]
+pub struct CacheManager {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for CacheManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheManager")
+            .field("db", &self.inner.store.path())
+            .finish()
+    }
+}
+
+struct Inner {
+    config: RwLock<Config>,
+    store: Store,
+    events: EventBus,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    collection: Mutex<Option<Arc<Collection>>>,
+    refresh_all_lock: Mutex<()>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = flush_stats(&self.store, &self.hits, &self.misses);
+    }
+}
+
+fn flush_stats(store: &Store, hits: &AtomicU64, misses: &AtomicU64) -> Result<()> {
+    if store.is_read_only() {
+        return Ok(());
+    }
+    let h = hits.swap(0, Ordering::Relaxed);
+    let m = misses.swap(0, Ordering::Relaxed);
+    if h == 0 && m == 0 {
+        return Ok(());
+    }
+    let r = store
+        .meta_add("stats.hits", h)
+        .and_then(|_| store.meta_add("stats.misses", m));
+    if r.is_err() {
+        hits.fetch_add(h, Ordering::Relaxed);
+        misses.fetch_add(m, Ordering::Relaxed);
+    }
+    r
+}
+
+impl CacheManager {
+    /// Opens the cache described by `config` (creating the database if needed).
+    pub fn open(config: Config) -> Result<Self> {
+        Self::open_with_events(config, EventBus::default())
+    }
+
+    /// Opens the cache, announcing events on `events`.
+    pub fn open_with_events(config: Config, events: EventBus) -> Result<Self> {
+        let store = Store::open(&config.db_path)?;
+        Ok(CacheManager {
+            inner: Arc::new(Inner {
+                config: RwLock::new(config),
+                store,
+                events,
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                collection: Mutex::new(None),
+                refresh_all_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Config {
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the configuration in force (e.g. after the user changed a setting).
+    pub fn set_config(&self, config: Config) {
+        *self.inner.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+
+    /// The event bus.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    /// The underlying store (for tools and tests that need lower-level access).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn stale_before(&self) -> i64 {
+        now_ms() - self.config().ttl_ms()
+    }
+
+    fn count(&self, hit: bool) {
+        let c = if hit {
+            &self.inner.hits
+        } else {
+            &self.inner.misses
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Finds the project named by `key` (its id or its path, relative paths resolved against
+    /// the current directory). Returns (id, path).
+    pub fn resolve(&self, key: &str) -> Result<(String, String)> {
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(CacheError::InvalidInput("no project given".into()));
+        }
+        if let Some(found) = self.inner.store.find_project(key)? {
+            return Ok(found);
+        }
+        for candidate in path_candidates(key) {
+            if let Some(found) = self.inner.store.find_project(&candidate)? {
+                return Ok(found);
+            }
+        }
+        Err(CacheError::not_found("project", key))
+    }
+
+    /// Lists projects (status filter, paging; no hidden cap).
+    pub fn list_projects(&self, filter: &ProjectFilter) -> Result<Page<Project>> {
+        let page = self.inner.store.list_projects(filter, self.stale_before())?;
+        self.count(page.items.iter().all(|p| p.status == ProjectStatus::Fresh));
+        Ok(page)
+    }
+
+    /// One project with its artifacts.
+    pub fn get_project(&self, key: &str) -> Result<ProjectDetail> {
+        let (id, _) = match self.resolve(key) {
+            Ok(x) => x,
+            Err(e) => {
+                self.count(false);
+                return Err(e);
+            }
+        };
+        let project = self.inner.store.get_project(&id, self.stale_before())?;
+        let artifacts = self
+            .inner
+            .store
+            .list_artifacts(&ArtifactFilter {
+                project: Some(id),
+                ..Default::default()
+            })?
+            .items;
+        self.count(project.status == ProjectStatus::Fresh);
+        Ok(ProjectDetail { project, artifacts })
+    }
+
+    /// Lists artifacts with filters.
+    pub fn list_artifacts(&self, q: &ArtifactQuery) -> Result<Page<Artifact>> {
+        let project = match &q.project {
+            Some(k) => Some(self.resolve(k)?.0),
+            None => None,
+        };
+        let page = self.inner.store.list_artifacts(&ArtifactFilter {
+            project,
+            kind: q.kind,
+            outdated: q.outdated,
+            local_modified: q.local_modified,
+            skip: q.skip,
+            limit: q.limit,
+        })?;
+        self.count(true);
+        Ok(page)
+    }
+
+    /// Outdated artifacts, sorted by name, kind, project or version difference.
+    pub fn outdated(
+        &self,
+        project: Option<&str>,
+        sort: OutdatedSort,
+        descending: bool,
+        skip: u64,
+        limit: Option<u64>,
+    ) -> Result<Page<Artifact>> {
+        let project = match project {
+            Some(k) => Some(self.resolve(k)?.0),
+            None => None,
+        };
+        self.count(true);
+        self.inner
+            .store
+            .outdated(project.as_deref(), sort, descending, skip, limit)
+    }
+
+    /// Ranked, filtered, paged full-text search.
+    pub fn search(&self, q: &SearchQuery) -> Result<Page<SearchHit>> {
+        let project = match &q.project {
+            Some(k) => Some(self.resolve(k)?.0),
+            None => None,
+        };
+        let page = self.inner.store.search(
+            &q.text,
+            project.as_deref(),
+            q.kind,
+            q.sort,
+            q.skip,
+            Some(q.limit.unwrap_or(50)),
+        )?;
+        self.count(true);
+        Ok(page)
+    }
+
+    /// The recent-changes feed, newest first.
+    pub fn recent_changes(&self, limit: u64) -> Result<Vec<RecentChange>> {
+        self.inner.store.recent_changes(limit, None)
+    }
+
+    /// Totals, freshness, size and health.
+    pub fn status(&self) -> Result<CacheStatus> {
+        let cfg = self.config();
+        let s = self.inner.store.status_counts(now_ms() - cfg.ttl_ms())?;
+        let num = |k: &str| -> Result<u64> {
+            Ok(self
+                .inner
+                .store
+                .meta_get(k)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0))
+        };
+        Ok(CacheStatus {
+            db_path: self.inner.store.path().display().to_string(),
+            db_bytes: self.inner.store.size_bytes(),
+            projects: s.projects,
+            artifacts: s.counts.total() as u64,
+            fresh: s.fresh,
+            stale: s.stale,
+            errored: s.errored,
+            missing: s.missing,
+            outdated: s.outdated,
+            modified: s.modified,
+            counts: s.counts,
+            oldest_refresh: s.oldest,
+            newest_refresh: s.newest,
+            last_refresh: self
+                .inner
+                .store
+                .meta_get("last_refresh")?
+                .and_then(|v| v.parse().ok()),
+            hits: num("stats.hits")? + self.inner.hits.load(Ordering::Relaxed),
+            misses: num("stats.misses")? + self.inner.misses.load(Ordering::Relaxed),
+            ttl_minutes: cfg.ttl_minutes,
+            notes: self.inner.store.notes().to_vec(),
+        })
+    }
+
+    /// The collection, reloaded only when its files changed.
+    fn collection(&self) -> Arc<Collection> {
+        let dir = self.config().collections_dir;
+        let stamp = Collection::stamp_of(&dir);
+        let mut slot = self
+            .inner
+            .collection
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = slot.as_ref()
+            && c.stamp == stamp
+        {
+            return c.clone();
+        }
+        let c = Arc::new(Collection::load(&dir));
+        *slot = Some(c.clone());
+        c
+    }
+
+    /// Discovers projects and refreshes every stale one (every one with `force`), in parallel.
+    /// New projects are added; vanished ones are marked missing. Per-project failures are in
+    /// the report (and on the event bus); the call itself fails only if the cache is unusable.
+    pub fn refresh_all(&self, force: bool) -> Result<RefreshReport> {
+        let _one_at_a_time = self
+            .inner
+            .refresh_all_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        self.sync_discovered()?;
+        let refs = self.inner.store.project_refs(self.stale_before())?;
+        let considered = refs.len();
+        let plan: Vec<(String, String)> = refs
+            .into_iter()
+            .filter(|r| force || r.status != ProjectStatus::Fresh || !Path::new(&r.path).is_dir())
+            .map(|r| (r.id, r.path))
+            .collect();
+        let mut report = self.refresh_planned(&plan, force)?;
+        report.considered = considered;
+        report.skipped = considered - plan.len();
+        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(report)
+    }
+
+    /// Refreshes the given projects (by id) whatever their freshness, announcing progress.
+    pub fn refresh_ids(&self, ids: &[String]) -> Result<RefreshReport> {
+        let started = Instant::now();
+        let mut plan = Vec::new();
+        for id in ids {
+            let (id, path) = self.resolve(id)?;
+            plan.push((id, path));
+        }
+        let mut report = self.refresh_planned(&plan, true)?;
+        report.considered = plan.len();
+        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(report)
+    }
+
+    fn refresh_planned(&self, plan: &[(String, String)], force: bool) -> Result<RefreshReport> {
+        let total = plan.len();
+        self.inner
+            .events
+            .send(CacheEvent::RefreshStarted { total, force });
+        let started = Instant::now();
+        let collection = self.collection();
+        let workers = self.config().workers.clamp(1, total.max(1));
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let results: Mutex<Vec<Result<ProjectRefresh, RefreshFailure>>> =
+            Mutex::new(Vec::with_capacity(total));
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((id, path)) = plan.get(i) else { break };
+                        let r = self.refresh_one(id, path, &collection).map_err(|e| {
+                            RefreshFailure {
+                                id: id.clone(),
+                                path: path.clone(),
+                                error: e.to_string(),
+                            }
+                        });
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        self.inner.events.send(CacheEvent::RefreshProgress {
+                            done: n,
+                            total,
+                            project: path.clone(),
+                        });
+                        results
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(r);
+                    }
+                });
+            }
+        });
+        let mut report = RefreshReport::default();
+        for r in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            match r {
+                Ok(p) => {
+                    report.refreshed += 1;
+                    if !p.changes.is_empty() {
+                        report.changed.push(p);
+                    }
+                }
+                Err(f) => report.failed.push(f),
+            }
+        }
+        report.changed.sort_by(|a, b| a.path.cmp(&b.path));
+        if !self.inner.store.is_read_only() {
+            self.inner
+                .store
+                .meta_set("last_refresh", &now_ms().to_string())?;
+            let _ = flush_stats(&self.inner.store, &self.inner.hits, &self.inner.misses);
+        }
+        self.inner.events.send(CacheEvent::RefreshCompleted {
+            refreshed: report.refreshed,
+            changed: report.changed.len(),
+            failed: report.failed.len(),
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        });
+        Ok(report)
+    }
+
+    /// Refreshes one project named by id or path. Not forced and fresh: nothing is done and
+    /// the result says so (`refreshed: false`). An unknown project is "not found".
+    pub fn refresh_project(&self, key: &str, force: bool) -> Result<ProjectRefresh> {
+        let (id, path) = self.resolve(key)?;
+        let project = self.inner.store.get_project(&id, self.stale_before())?;
+        if !force && project.status == ProjectStatus::Fresh && Path::new(&path).is_dir() {
+            return Ok(ProjectRefresh {
+                id,
+                path,
+                name: project.name,
+                refreshed: false,
+                changes: Default::default(),
+                status: project.status,
+                elapsed_ms: 0.0,
+            });
+        }
+        let collection = self.collection();
+        self.refresh_one(&id, &path, &collection)
+    }
+
+    /// Scans one project and writes the result; on failure marks it errored (keeping its last
+    /// good data) and announces the failure.
+    fn refresh_one(&self, id: &str, path: &str, collection: &Collection) -> Result<ProjectRefresh> {
+        self.scan_and_store(id, path, collection).inspect_err(|e| {
+            let msg = e.to_string();
+            if !e.is_not_found() {
+                let _ = self.inner.store.mark_error(id, &msg);
+            }
+            self.inner.events.send(CacheEvent::RefreshFailed {
+                id: id.to_string(),
+                path: path.to_string(),
+                error: msg,
+                attempt: 1,
+                final_attempt: true,
+            });
+        })
+    }
+
+    fn scan_and_store(&self, id: &str, path: &str, collection: &Collection) -> Result<ProjectRefresh> {
+        let started = Instant::now();
+        let scan_started = now_ms();
+        let prev = PrevIndex::from_artifacts(self.inner.store.scanned_artifacts(id)?);
+        let snap = scan_project(Path::new(path), &prev, collection);
+        let name = snap
+            .name
+            .clone()
+            .unwrap_or_else(|| default_name(path, &self.config().home));
+        let was_missing = self
+            .inner
+            .store
+            .get_project(id, 0)
+            .map(|p| p.status == ProjectStatus::Missing)
+            .unwrap_or(false);
+        let changes = self.inner.store.apply_refresh(
+            id,
+            &ProjectUpdate {
+                snapshot: &snap,
+                name: name.clone(),
+                scan_started,
+            },
+        )?;
+        if let Some(reason) = &snap.missing {
+            if !was_missing {
+                self.inner.events.send(CacheEvent::ProjectMissing {
+                    id: id.to_string(),
+                    path: path.to_string(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        if !changes.is_empty() {
+            self.inner.events.send(CacheEvent::ProjectChanged {
+                id: id.to_string(),
+                name: name.clone(),
+                path: path.to_string(),
+                summary: changes.summary(),
+                changes: changes.truncated(MAX_EVENT_CHANGES),
+            });
+        }
+        Ok(ProjectRefresh {
+            id: id.to_string(),
+            path: path.to_string(),
+            name,
+            refreshed: true,
+            changes,
+            status: if snap.missing.is_some() {
+                ProjectStatus::Missing
+            } else {
+                ProjectStatus::Fresh
+            },
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Runs discovery and adds the projects not yet cached (user choices applied).
+    /// Returns the ids of the projects added.
+    pub fn sync_discovered(&self) -> Result<Vec<String>> {
+        let cfg = self.config();
+        let found = discover::discover(&cfg.roots, cfg.depth, &cfg.prune);
+        for p in &found.problems {
+            tracing::debug!("discovery: {p}");
+        }
+        let choices: BTreeMap<String, String> = self.inner.store.choices()?.into_iter().collect();
+        let mut wanted: BTreeMap<String, ProjectOrigin> = BTreeMap::new();
+        for p in &found.projects {
+            wanted.insert(p.display().to_string(), ProjectOrigin::Discovered);
+        }
+        if cfg.include_user_scope && cfg.home.join(".claude").is_dir() {
+            let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
+            wanted.insert(home.display().to_string(), ProjectOrigin::User);
+        }
+        for (path, choice) in &choices {
+            match choice.as_str() {
+                "added" => {
+                    wanted.insert(path.clone(), ProjectOrigin::Added);
+                }
+                _ => {
+                    wanted.remove(path);
+                }
+            }
+        }
+        let list: Vec<NewProject> = wanted
+            .into_iter()
+            .map(|(path, origin)| NewProject {
+                name: default_name(&path, &cfg.home),
+                path,
+                origin,
+            })
+            .collect();
+        let added = self.inner.store.ensure_projects(&list)?;
+        let added_set: HashSet<&String> = added.iter().collect();
+        for p in &list {
+            let id = crate::store::project_id_for(&p.path);
+            if added_set.contains(&id) {
+                self.inner.events.send(CacheEvent::ProjectAdded {
+                    id,
+                    path: p.path.clone(),
+                });
+            }
+        }
+        Ok(added)
+    }
+
+    /// Adds a project folder explicitly (the choice persists across `clear`) and refreshes it.
+    pub fn add_project(&self, path: &Path) -> Result<ProjectRefresh> {
+        let canonical = std::fs::canonicalize(path).map_err(|e| CacheError::io(path, e))?;
+        if !canonical.is_dir() {
+            return Err(CacheError::InvalidInput(format!(
+                "{} is not a directory",
+                canonical.display()
+            )));
+        }
+        if !discover::is_project(&canonical) {
+            return Err(CacheError::InvalidInput(format!(
+                "{} has no .claude folder or SkillMeat record: nothing to cache",
+                canonical.display()
+            )));
+        }
+        let p = canonical.display().to_string();
+        self.inner.store.set_choice(&p, Some("added"))?;
+        let home = self.config().home;
+        let added = self.inner.store.ensure_projects(&[NewProject {
+            name: default_name(&p, &home),
+            path: p.clone(),
+            origin: ProjectOrigin::Added,
+        }])?;
+        if let Some(id) = added.first() {
+            self.inner.events.send(CacheEvent::ProjectAdded {
+                id: id.clone(),
+                path: p.clone(),
+            });
+        }
+        self.refresh_project(&p, true)
+    }
+
+    /// Removes a project from the cache; discovery will not add it back (until `add`).
+    pub fn remove_project(&self, key: &str) -> Result<(String, String)> {
+        let (id, path) = self.resolve(key)?;
+        self.inner.store.set_choice(&path, Some("excluded"))?;
+        self.inner.store.delete_project(&id)?;
+        self.inner.events.send(CacheEvent::ProjectRemoved {
+            id: id.clone(),
+            path: path.clone(),
+        });
+        Ok((id, path))
+    }
+
+    /// Marks one project (or every project) stale; the next refresh re-reads it. Returns how
+    /// many projects were marked.
+    pub fn invalidate(&self, key: Option<&str>, reason: InvalidationReason) -> Result<usize> {
+        match key {
+            Some(k) => {
+                let (id, path) = self.resolve(k)?;
+                let n = self.inner.store.invalidate(Some(&id), reason)?;
+                self.inner.events.send(CacheEvent::ProjectInvalidated {
+                    id: Some(id),
+                    path: Some(path),
+                    reason,
+                });
+                Ok(n)
+            }
+            None => {
+                let n = self.inner.store.invalidate(None, reason)?;
+                self.inner.events.send(CacheEvent::ProjectInvalidated {
+                    id: None,
+                    path: None,
+                    reason,
+                });
+                Ok(n)
+            }
+        }
+    }
+
+    /// Empties the cache. Returns how many projects were removed.
+    pub fn clear(&self) -> Result<usize> {
+        let n = self.inner.store.clear()?;
+        self.inner.events.send(CacheEvent::Cleared { projects: n });
+        Ok(n)
+    }
+}
+
+/// A project's default display name: its folder name (the user scope is named as such).
+pub fn default_name(path: &str, home: &Path) -> String {
+    let p = Path::new(path);
+    if p == home || std::fs::canonicalize(home).map(|h| h == p).unwrap_or(false) {
+        return "~ (user scope)".into();
+    }
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// Paths a user may mean by `key`: as given made absolute, and canonicalised.
+fn path_candidates(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let p = PathBuf::from(key);
+    let abs = crate::config::absolute(&p);
+    out.push(abs.display().to_string());
+    if let Ok(c) = std::fs::canonicalize(&p) {
+        out.push(c.display().to_string());
+    }
+    let trimmed = key.trim_end_matches('/');
+    if trimmed != key {
+        out.push(trimmed.to_string());
+    }
+    out
+}

@@ -1,0 +1,698 @@
+//! Scanning: one project directory → a snapshot of its artifacts. Pure: reads files, writes
+//! nothing. A source (a file, or a skill directory) whose (mtime, size) stamp equals the last
+//! scan's is not re-read: its previous artifacts are reused.
+
+use crate::collection::{Collection, compare_versions};
+use crate::config::PROFILE_ROOTS;
+use crate::frontmatter::{self, Frontmatter};
+use crate::hash;
+use crate::model::{ArtifactKind, FrontmatterState, VersionCmp};
+use crate::records::{self, DeployRecord, Records};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Most files hashed inside one skill directory.
+pub const MAX_FILES_PER_SKILL: usize = 20_000;
+/// Most artifacts of one kind kept per profile root (a runaway tree is cut, with a note).
+pub const MAX_ENTRIES_PER_FOLDER: usize = 50_000;
+/// Deepest nesting searched below `skills/`, `agents/`, `commands/`.
+pub const MAX_NESTING: usize = 8;
+
+/// One artifact as scanned, before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScannedArtifact {
+    /// Kind.
+    pub kind: ArtifactKind,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Path relative to the project (hooks and MCP servers with a `#` anchor).
+    pub path: String,
+    /// SkillMeat content hash (hex).
+    pub content_hash: String,
+    /// Frontmatter state.
+    pub frontmatter: FrontmatterState,
+    /// Version from frontmatter.
+    pub version: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Derived: changed since SkillMeat deployed it.
+    pub local_modified: Option<bool>,
+    /// Derived: the collection's copy differs from what was deployed.
+    pub outdated: Option<bool>,
+    /// Derived: the collection's version.
+    pub upstream_version: Option<String>,
+    /// Derived: semver comparison of deployed and collection versions.
+    pub version_cmp: Option<VersionCmp>,
+    /// Kind-specific details.
+    pub extra: Value,
+    /// The file or folder this came from, relative to the project.
+    pub source: String,
+    /// The source's (mtime, size) stamp when scanned.
+    pub stamp: String,
+}
+
+impl ScannedArtifact {
+    /// A fingerprint of every stored field: equal fingerprints mean "not modified".
+    pub fn fingerprint(&self) -> String {
+        let v = json!([
+            self.kind.as_str(),
+            self.name,
+            self.description,
+            self.path,
+            self.content_hash,
+            self.frontmatter.as_str(),
+            self.version,
+            self.tags,
+            self.aliases,
+            self.local_modified,
+            self.outdated,
+            self.upstream_version,
+            self.version_cmp.map(|v| v.as_str()),
+            self.extra,
+        ]);
+        hash::hash_bytes(v.to_string().as_bytes())[..32].to_string()
+    }
+
+    /// The identity of the artifact inside its project.
+    pub fn key(&self) -> (ArtifactKind, String) {
+        (self.kind, self.path.clone())
+    }
+}
+
+/// What the last scan saw per source, so unchanged sources are not re-read.
+#[derive(Debug, Default, Clone)]
+pub struct PrevIndex {
+    by_source: HashMap<String, (String, Vec<ScannedArtifact>)>,
+}
+
+impl PrevIndex {
+    /// Builds the index from previously stored artifacts.
+    pub fn from_artifacts(arts: impl IntoIterator<Item = ScannedArtifact>) -> Self {
+        let mut by_source: HashMap<String, (String, Vec<ScannedArtifact>)> = HashMap::new();
+        for a in arts {
+            by_source
+                .entry(a.source.clone())
+                .or_insert_with(|| (a.stamp.clone(), Vec::new()))
+                .1
+                .push(a);
+        }
+        PrevIndex { by_source }
+    }
+
+    fn reuse(&self, source: &str, stamp: &str) -> Option<Vec<ScannedArtifact>> {
+        let (s, arts) = self.by_source.get(source)?;
+        (s == stamp).then(|| arts.clone())
+    }
+}
+
+/// A project as the scanner found it.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectSnapshot {
+    /// `None` when the project is there; otherwise why it is missing.
+    pub missing: Option<String>,
+    /// Name from `.skillmeat-project.toml`.
+    pub name: Option<String>,
+    /// Description from `.skillmeat-project.toml`.
+    pub description: Option<String>,
+    /// Profile roots present.
+    pub profiles: Vec<String>,
+    /// `present`, `dangling` or `absent`.
+    pub claude_md: String,
+    /// Problems found (never fatal).
+    pub notes: Vec<String>,
+    /// The artifacts, sorted by (kind, path).
+    pub artifacts: Vec<ScannedArtifact>,
+    /// Sources re-read (not reused from the previous scan).
+    pub sources_read: usize,
+}
+
+/// Scans `project`. Never fails: unreadable parts become notes; a vanished folder is `missing`.
+pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -> ProjectSnapshot {
+    let mut snap = ProjectSnapshot {
+        claude_md: "absent".into(),
+        ..Default::default()
+    };
+    match std::fs::metadata(project) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            snap.missing = Some("not a directory".into());
+            return snap;
+        }
+        Err(e) => {
+            snap.missing = Some(format!("folder not found ({e})"));
+            return snap;
+        }
+    }
+    let mut sc = Scanner {
+        project,
+        prev,
+        snap: &mut snap,
+    };
+    let mut recs = Records::default();
+    for profile in PROFILE_ROOTS {
+        let dir = project.join(profile);
+        if !dir.is_dir() {
+            continue;
+        }
+        sc.snap.profiles.push(profile.to_string());
+        sc.scan_skills(&dir, profile);
+        sc.scan_md_kind(&dir, profile, "agents", ArtifactKind::Agent);
+        sc.scan_md_kind(&dir, profile, "commands", ArtifactKind::Command);
+        if *profile == ".claude" {
+            for f in ["settings.json", "settings.local.json"] {
+                sc.scan_hooks(&dir.join(f), &format!(".claude/{f}"));
+            }
+        }
+        records::read_profile(&dir, profile, &mut recs);
+    }
+    if !sc.snap.profiles.iter().any(|p| p == ".claude") && recs.deployed.is_empty() && !has_record(project) {
+        sc.snap.missing = Some("no .claude folder any more".into());
+        sc.snap.artifacts.clear();
+        return snap;
+    }
+    sc.scan_mcp(&project.join(".mcp.json"));
+    snap.claude_md = match std::fs::symlink_metadata(project.join("CLAUDE.md")) {
+        Err(_) => "absent".into(),
+        Ok(_) if std::fs::metadata(project.join("CLAUDE.md")).is_ok() => "present".into(),
+        Ok(_) => "dangling".into(),
+    };
+    snap.name = recs.project_name.take();
+    snap.description = recs.project_description.take();
+    snap.notes.append(&mut recs.notes);
+    derive_flags(project, &mut snap, &recs.deployed, collection);
+    snap.artifacts
+        .sort_by(|a, b| (a.kind, &a.path).cmp(&(b.kind, &b.path)));
+    snap.artifacts.dedup_by(|a, b| a.kind == b.kind && a.path == b.path);
+    snap
+}
+
+fn has_record(project: &Path) -> bool {
+    PROFILE_ROOTS
+        .iter()
+        .any(|p| project.join(p).join(records::DEPLOYED_FILE).is_file())
+}
+
+struct Scanner<'a> {
+    project: &'a Path,
+    prev: &'a PrevIndex,
+    snap: &'a mut ProjectSnapshot,
+}
+
+impl Scanner<'_> {
+    fn rel(&self, p: &Path) -> String {
+        p.strip_prefix(self.project)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    fn note(&mut self, s: String) {
+        if self.snap.notes.len() < 200 {
+            self.snap.notes.push(s);
+        }
+    }
+
+    /// Skills: any folder below `skills/` holding a SKILL.md, at any depth; the topmost wins.
+    fn scan_skills(&mut self, profile_dir: &Path, _profile: &str) {
+        let skills = profile_dir.join("skills");
+        if !skills.is_dir() {
+            return;
+        }
+        let mut found = Vec::new();
+        let mut seen = HashSet::new();
+        self.find_skill_dirs(&skills, 0, &mut found, &mut seen);
+        for dir in found {
+            let source = self.rel(&dir);
+            let listing = match hash::list_dir(&dir, MAX_FILES_PER_SKILL) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.note(format!("{source}: unreadable skill folder: {e}"));
+                    continue;
+                }
+            };
+            for p in &listing.problems {
+                self.note(format!("{source}: {p}"));
+            }
+            if let Some(arts) = self.prev.reuse(&source, &listing.stamp) {
+                self.snap.artifacts.extend(arts);
+                continue;
+            }
+            self.snap.sources_read += 1;
+            let content_hash = match hash::hash_listing(&listing) {
+                Ok(h) => h,
+                Err(e) => {
+                    self.note(format!("{source}: could not be read: {e}"));
+                    continue;
+                }
+            };
+            let fm = read_frontmatter(&dir.join("SKILL.md"));
+            let dir_name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let mut art = artifact_from_frontmatter(
+                ArtifactKind::Skill,
+                &fm,
+                dir_name,
+                source.clone(),
+                content_hash,
+                &listing.stamp,
+            );
+            art.extra = json!({
+                "files": listing.files.len(),
+                "allowed_tools": fm.text("allowed-tools"),
+            });
+            self.snap.artifacts.push(art);
+        }
+    }
+
+    fn find_skill_dirs(
+        &mut self,
+        dir: &Path,
+        depth: usize,
+        found: &mut Vec<PathBuf>,
+        seen: &mut HashSet<(u64, u64)>,
+    ) {
+        if depth > MAX_NESTING || found.len() >= MAX_ENTRIES_PER_FOLDER {
+            return;
+        }
+        // Follow symlinked skill folders, but never the same folder twice (symlink loops).
+        let Ok(meta) = std::fs::metadata(dir) else {
+            return;
+        };
+        if !seen.insert((meta.dev(), meta.ino())) {
+            let rel = self.rel(dir);
+            self.note(format!("{rel}: symlink loop, not followed"));
+            return;
+        }
+        if depth > 0 && dir.join("SKILL.md").is_file() {
+            found.push(dir.to_path_buf());
+            return;
+        }
+        let Ok(read) = std::fs::read_dir(dir) else {
+            let rel = self.rel(dir);
+            self.note(format!("{rel}: unreadable folder"));
+            return;
+        };
+        let mut subdirs: Vec<PathBuf> = read
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        subdirs.sort();
+        for sub in subdirs {
+            self.find_skill_dirs(&sub, depth + 1, found, seen);
+        }
+    }
+
+    /// Agents and commands: every `*.md` below `<profile>/<folder>/`, nested folders included.
+    fn scan_md_kind(&mut self, profile_dir: &Path, _profile: &str, folder: &str, kind: ArtifactKind) {
+        let base = profile_dir.join(folder);
+        if !base.is_dir() {
+            return;
+        }
+        let mut files = Vec::new();
+        let walker = walkdir::WalkDir::new(&base)
+            .follow_links(true)
+            .max_depth(MAX_NESTING)
+            .sort_by_file_name();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let msg = format!("{}: {e}", self.rel(&base));
+                    self.note(msg);
+                    continue;
+                }
+            };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let p = entry.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("md") {
+                continue;
+            }
+            if files.len() >= MAX_ENTRIES_PER_FOLDER {
+                let msg = format!("{}: more than {MAX_ENTRIES_PER_FOLDER} files, the rest skipped", self.rel(&base));
+                self.note(msg);
+                break;
+            }
+            files.push(p.to_path_buf());
+        }
+        for file in files {
+            let source = self.rel(&file);
+            let meta = match std::fs::metadata(&file) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.note(format!("{source}: {e}"));
+                    continue;
+                }
+            };
+            let stamp = hash::file_stamp(&meta);
+            if let Some(arts) = self.prev.reuse(&source, &stamp) {
+                self.snap.artifacts.extend(arts);
+                continue;
+            }
+            self.snap.sources_read += 1;
+            let (content_hash, head) = match hash::hash_file_with_head(&file) {
+                Ok(x) => x,
+                Err(e) => {
+                    self.note(format!("{source}: could not be read: {e}"));
+                    continue;
+                }
+            };
+            let fm = frontmatter::parse(&String::from_utf8_lossy(&head));
+            let rel_in_kind = file.strip_prefix(&base).unwrap_or(&file);
+            let default_name = match kind {
+                // commands/git/commit.md is /git:commit
+                ArtifactKind::Command => rel_in_kind
+                    .with_extension("")
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().to_string())
+                    .collect::<Vec<_>>()
+                    .join(":"),
+                _ => file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+            };
+            let mut art =
+                artifact_from_frontmatter(kind, &fm, default_name.clone(), source, content_hash, &stamp);
+            if kind == ArtifactKind::Command {
+                // Claude Code names commands by path; frontmatter `name` is not used for them.
+                art.name = default_name;
+                if art.description.is_empty() {
+                    art.description = fm.first_body_line().unwrap_or_default();
+                }
+                art.extra = json!({
+                    "argument_hint": fm.text("argument-hint"),
+                    "allowed_tools": fm.text("allowed-tools"),
+                    "model": fm.text("model"),
+                });
+            } else {
+                art.extra = json!({
+                    "tools": fm.text("tools"),
+                    "model": fm.text("model"),
+                    "color": fm.text("color"),
+                });
+            }
+            self.snap.artifacts.push(art);
+        }
+    }
+
+    /// Hooks: `hooks.<Event>[].hooks[]` entries of a settings file, one artifact each.
+    fn scan_hooks(&mut self, file: &Path, source: &str) {
+        let Some((stamp, json)) = self.read_json(file, source) else {
+            return;
+        };
+        let Some(json) = json else {
+            return; // reused
+        };
+        let Some(hooks) = json.get("hooks") else {
+            return;
+        };
+        let Some(events) = hooks.as_object() else {
+            self.note(format!("{source}: 'hooks' is not an object"));
+            return;
+        };
+        for (event, groups) in events {
+            let Some(groups) = groups.as_array() else {
+                self.note(format!("{source}: hooks.{event} is not a list"));
+                continue;
+            };
+            for (gi, group) in groups.iter().enumerate() {
+                let matcher = group.get("matcher").and_then(|m| m.as_str()).unwrap_or("");
+                let Some(entries) = group.get("hooks").and_then(|h| h.as_array()) else {
+                    self.note(format!("{source}: hooks.{event}[{gi}] has no 'hooks' list"));
+                    continue;
+                };
+                for (hi, entry) in entries.iter().enumerate() {
+                    let command = entry.get("command").and_then(|c| c.as_str()).unwrap_or("");
+                    let htype = entry.get("type").and_then(|c| c.as_str()).unwrap_or("");
+                    let name = if matcher.is_empty() {
+                        event.clone()
+                    } else {
+                        format!("{event} [{matcher}]")
+                    };
+                    let canonical = json!({"event": event, "matcher": matcher, "hook": entry});
+                    self.snap.artifacts.push(ScannedArtifact {
+                        kind: ArtifactKind::Hook,
+                        name,
+                        description: frontmatter::truncate_chars(command, 500),
+                        path: format!("{source}#{event}[{gi}].hooks[{hi}]"),
+                        content_hash: hash::hash_bytes(canonical.to_string().as_bytes()),
+                        frontmatter: FrontmatterState::None,
+                        version: None,
+                        tags: Vec::new(),
+                        aliases: Vec::new(),
+                        local_modified: None,
+                        outdated: None,
+                        upstream_version: None,
+                        version_cmp: None,
+                        extra: json!({"event": event, "matcher": matcher, "type": htype, "command": command, "timeout": entry.get("timeout")}),
+                        source: source.to_string(),
+                        stamp: stamp.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// MCP servers: each key of `mcpServers` in `<project>/.mcp.json`.
+    fn scan_mcp(&mut self, file: &Path) {
+        let source = ".mcp.json";
+        let Some((stamp, json)) = self.read_json(file, source) else {
+            return;
+        };
+        let Some(json) = json else {
+            return; // reused
+        };
+        let Some(servers) = json.get("mcpServers") else {
+            return;
+        };
+        let Some(servers) = servers.as_object() else {
+            self.note(format!("{source}: 'mcpServers' is not an object"));
+            return;
+        };
+        for (name, spec) in servers {
+            let command = spec.get("command").and_then(|c| c.as_str());
+            let url = spec.get("url").and_then(|c| c.as_str());
+            let args: Vec<String> = spec
+                .get("args")
+                .and_then(|a| a.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            let description = match (command, url) {
+                (Some(c), _) => std::iter::once(c.to_string())
+                    .chain(args.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                (None, Some(u)) => u.to_string(),
+                _ => String::new(),
+            };
+            self.snap.artifacts.push(ScannedArtifact {
+                kind: ArtifactKind::McpServer,
+                name: name.clone(),
+                description: frontmatter::truncate_chars(&description, 500),
+                path: format!("{source}#{name}"),
+                content_hash: hash::hash_bytes(spec.to_string().as_bytes()),
+                frontmatter: FrontmatterState::None,
+                version: None,
+                tags: Vec::new(),
+                aliases: Vec::new(),
+                local_modified: None,
+                outdated: None,
+                upstream_version: None,
+                version_cmp: None,
+                // Environment values may hold secrets: only their names are kept.
+                extra: json!({
+                    "type": spec.get("type").and_then(|t| t.as_str()).unwrap_or(if url.is_some() { "http" } else { "stdio" }),
+                    "command": command,
+                    "args": args,
+                    "url": url,
+                    "env_keys": spec.get("env").and_then(|e| e.as_object()).map(|o| o.keys().cloned().collect::<Vec<_>>()),
+                }),
+                source: source.to_string(),
+                stamp: stamp.clone(),
+            });
+        }
+    }
+}
+
+impl Scanner<'_> {
+    /// Reads a JSON source. `None`: absent or broken (noted). `Some((stamp, None))`: unchanged,
+    /// previous artifacts reused. `Some((stamp, Some(json)))`: parsed anew.
+    #[allow(clippy::type_complexity)]
+    fn read_json(&mut self, file: &Path, source: &str) -> Option<(String, Option<Value>)> {
+        let meta = std::fs::metadata(file).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let stamp = hash::file_stamp(&meta);
+        if let Some(arts) = self.prev.reuse(source, &stamp) {
+            self.snap.artifacts.extend(arts);
+            return Some((stamp, None));
+        }
+        self.snap.sources_read += 1;
+        if meta.len() > 16 * 1024 * 1024 {
+            self.note(format!("{source}: larger than 16 MiB, not read"));
+            return None;
+        }
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                self.note(format!("{source}: could not be read: {e}"));
+                return None;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        match serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
+            Ok(v) => Some((stamp, Some(v))),
+            Err(e) => {
+                self.note(format!("{source}: not valid JSON ({e})"));
+                None
+            }
+        }
+    }
+}
+
+fn read_frontmatter(file: &Path) -> Frontmatter {
+    match std::fs::File::open(file).and_then(|f| {
+        use std::io::Read;
+        let mut head = Vec::new();
+        f.take(hash::HEAD_BYTES as u64).read_to_end(&mut head)?;
+        Ok(head)
+    }) {
+        Ok(head) => frontmatter::parse(&String::from_utf8_lossy(&head)),
+        Err(_) => frontmatter::parse(""),
+    }
+}
+
+fn artifact_from_frontmatter(
+    kind: ArtifactKind,
+    fm: &Frontmatter,
+    default_name: String,
+    source: String,
+    content_hash: String,
+    stamp: &str,
+) -> ScannedArtifact {
+    ScannedArtifact {
+        kind,
+        name: fm.text("name").unwrap_or(default_name),
+        description: fm
+            .text("description")
+            .map(|d| frontmatter::truncate_chars(&d, 4000))
+            .unwrap_or_default(),
+        path: source.clone(),
+        content_hash,
+        frontmatter: fm.state,
+        version: fm.text("version"),
+        tags: fm.list("tags"),
+        aliases: fm.list("aliases"),
+        local_modified: None,
+        outdated: None,
+        upstream_version: None,
+        version_cmp: None,
+        extra: Value::Null,
+        source,
+        stamp: stamp.to_string(),
+    }
+}
+
+/// Sets `local_modified`, `outdated`, `upstream_version` and `version_cmp` from the project's
+/// deployment records and the collection, and notes records that are stale or odd.
+pub fn derive_flags(
+    project: &Path,
+    snap: &mut ProjectSnapshot,
+    deployed: &[DeployRecord],
+    collection: &Collection,
+) {
+    for a in &mut snap.artifacts {
+        a.local_modified = None;
+        a.outdated = None;
+        a.upstream_version = None;
+        a.version_cmp = None;
+    }
+    let mut by_path: HashMap<String, usize> = HashMap::new();
+    let mut by_name: HashMap<(ArtifactKind, String), usize> = HashMap::new();
+    for (i, a) in snap.artifacts.iter().enumerate() {
+        by_path.insert(a.path.clone(), i);
+        by_name.entry((a.kind, a.name.clone())).or_insert(i);
+    }
+    for r in deployed {
+        let Some(kind) = records::known_type(&r.artifact_type) else {
+            snap.notes.push(format!(
+                "SkillMeat record '{}' has type '{}', which this cache does not track",
+                r.name, r.artifact_type
+            ));
+            continue;
+        };
+        let idx = match &r.artifact_path {
+            Some(p) if !records::safe_relative(p) => {
+                snap.notes.push(format!(
+                    "SkillMeat record '{}' has an unsafe path '{p}', ignored",
+                    r.name
+                ));
+                continue;
+            }
+            Some(p) => {
+                let full = format!("{}/{}", r.profile_root, p.trim_end_matches('/'));
+                by_path
+                    .get(&full)
+                    .copied()
+                    .or_else(|| by_name.get(&(kind, r.name.clone())).copied())
+            }
+            None => by_name.get(&(kind, r.name.clone())).copied(),
+        };
+        let Some(i) = idx else {
+            let where_ = r
+                .artifact_path
+                .as_deref()
+                .map(|p| format!("{}/{p}", r.profile_root))
+                .unwrap_or_else(|| "(no path)".into());
+            let exists = r
+                .artifact_path
+                .as_deref()
+                .map(|p| project.join(&r.profile_root).join(p).exists())
+                .unwrap_or(false);
+            snap.notes.push(if exists {
+                format!(
+                    "SkillMeat record '{}' ({}) points at {where_}, which is not a recognisable {}",
+                    r.name, r.artifact_type, r.artifact_type
+                )
+            } else {
+                format!(
+                    "stale SkillMeat record '{}' ({}): {where_} is not on disk",
+                    r.name, r.artifact_type
+                )
+            });
+            continue;
+        };
+        let a = &mut snap.artifacts[i];
+        if let Some(h) = &r.content_hash {
+            a.local_modified = Some(!a.content_hash.eq_ignore_ascii_case(h));
+        }
+        if let Some(entry) = collection.get(&r.name, &r.artifact_type, r.from_collection.as_deref()) {
+            if let (Some(up), Some(dep)) = (&entry.content_hash, &r.content_hash) {
+                a.outdated = Some(!up.eq_ignore_ascii_case(dep));
+            }
+            a.upstream_version = entry.version.clone();
+            if let (Some(mine), Some(theirs)) = (&a.version, &entry.version) {
+                a.version_cmp = compare_versions(mine, theirs).map(|o| match o {
+                    std::cmp::Ordering::Less => VersionCmp::CollectionNewer,
+                    std::cmp::Ordering::Greater => VersionCmp::ProjectNewer,
+                    std::cmp::Ordering::Equal => VersionCmp::Same,
+                });
+                if a.outdated.is_none() && a.version_cmp == Some(VersionCmp::CollectionNewer) {
+                    a.outdated = Some(true);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The SQLite store: opening (WAL, busy timeout, integrity check, move-aside-and-rebuild on
+//! corruption, read-only fallback), a writer connection and a pool of reader connections.
+//! Reads never wait for writes (WAL); writes are `BEGIN IMMEDIATE`, one transaction each.
+
+mod read;
+pub mod schema;
+mod write;
+
+pub use read::{ArtifactFilter, OutdatedSort, ProjectFilter, RecentChange, SearchSort};
+pub use read::{ProjectRef, StatusCounts};
+pub use write::{NewProject, ProjectUpdate, project_id_for};
+
+use crate::error::{CacheError, Result};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long a connection waits for another process's lock before failing.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The cache database.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    read_only: bool,
+    busy_timeout: Duration,
+    notes: Vec<String>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`. A corrupt file or one from another
+    /// schema version is moved aside (`<name>.corrupt-<time>`) and a new one is built; a file
+    /// that cannot be written is opened read-only. What happened is in [`Store::notes`].
+    pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Like [`Store::open`] with a chosen busy timeout.
+    pub fn open_with_timeout(path: &Path, busy_timeout: Duration) -> Result<Store> {
+        let mut notes = Vec::new();
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+            && !parent.exists()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| CacheError::io(parent, e))?;
+            restrict_permissions(parent, 0o700);
+        }
+        let existed = path.exists();
+        let writer = match open_checked(path, busy_timeout) {
+            Ok(c) => c,
+            Err(Opened::Corrupt(why)) => {
+                let aside = move_aside(path)?;
+                let msg = format!(
+                    "the cache database was unusable ({why}); it was moved to {} and rebuilt",
+                    aside.display()
+                );
+                tracing::warn!("{msg}");
+                notes.push(msg);
+                open_checked(path, busy_timeout).map_err(Opened::into_error)?
+            }
+            Err(Opened::ReadOnly(why)) => {
+                let conn = open_read_only(path, busy_timeout)?;
+                let msg = format!("the cache database is read-only ({why}): showing cached data, refresh is disabled");
+                tracing::warn!("{msg}");
+                notes.push(msg);
+                return Ok(Store {
+                    path: path.to_path_buf(),
+                    writer: Mutex::new(conn),
+                    readers: Mutex::new(Vec::new()),
+                    read_only: true,
+                    busy_timeout,
+                    notes,
+                });
+            }
+            Err(other) => return Err(other.into_error()),
+        };
+        if !existed {
+            restrict_permissions(path, 0o600);
+        }
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            read_only: false,
+            busy_timeout,
+            notes,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True when the database could only be opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// What happened at open (rebuilt after corruption, read-only...).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Size in bytes of the database file plus its `-wal` and `-shm` files.
+    pub fn size_bytes(&self) -> u64 {
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|s| {
+                let mut p = self.path.clone().into_os_string();
+                p.push(s);
+                std::fs::metadata(PathBuf::from(p)).ok()
+            })
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Runs `f` on a reader connection (pooled; readers never block each other or writers).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None if self.read_only => open_read_only(&self.path, self.busy_timeout)?,
+            None => open_reader(&self.path, self.busy_timeout)?,
+        };
+        let out = f(&conn).map_err(|e| self.busy(e));
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer connection; commits when
+    /// `f` succeeds, rolls everything back when it fails.
+    pub fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        if self.read_only {
+            return Err(CacheError::ReadOnly(format!(
+                "{} cannot be written",
+                self.path.display()
+            )));
+        }
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.busy(e.into()))?;
+        let out = f(&tx).map_err(|e| self.busy(e))?;
+        tx.commit().map_err(|e| self.busy(e.into()))?;
+        Ok(out)
+    }
+
+    /// Runs `PRAGMA integrity_check` and returns its verdict (`"ok"` when healthy).
+    pub fn integrity_check(&self) -> Result<String> {
+        self.read(|c| {
+            let rows: Vec<String> = c
+                .prepare("PRAGMA integrity_check")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows.join("; "))
+        })
+    }
+
+    fn busy(&self, e: CacheError) -> CacheError {
+        match e {
+            CacheError::Busy { .. } => CacheError::Busy {
+                waited_ms: self.busy_timeout.as_millis() as u64,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Why a database could not be opened for writing.
+enum Opened {
+    /// Unusable content: to be moved aside and rebuilt.
+    Corrupt(String),
+    /// Cannot be written: open read-only instead.
+    ReadOnly(String),
+    /// Anything else, reported as is.
+    Failed(CacheError),
+}
+
+impl Opened {
+    fn into_error(self) -> CacheError {
+        match self {
+            Opened::Corrupt(why) => CacheError::Corrupt(why),
+            Opened::ReadOnly(why) => CacheError::ReadOnly(why),
+            Opened::Failed(e) => e,
+        }
+    }
+}
+
+fn classify(e: rusqlite::Error) -> Opened {
+    use rusqlite::ErrorCode::*;
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        let why = msg.clone().unwrap_or_else(|| f.to_string());
+        return match f.code {
+            NotADatabase | DatabaseCorrupt => Opened::Corrupt(why),
+            ReadOnly | PermissionDenied | CannotOpen => Opened::ReadOnly(why),
+            _ => Opened::Failed(e.into()),
+        };
+    }
+    Opened::Failed(e.into())
+}
+
+fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy_timeout)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Connection, Opened> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().readonly()
+    {
+        return Err(Opened::ReadOnly("the file is not writable".into()));
+    }
+    let mut conn = Connection::open_with_flags(path, flags).map_err(classify)?;
+    configure(&conn, busy_timeout).map_err(classify)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(classify)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!("journal mode is {mode}, not WAL");
+    }
+    let check: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(classify)?;
+    if check != "ok" {
+        return Err(Opened::Corrupt(format!("quick_check: {check}")));
+    }
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(classify)?;
+    if version > schema::SCHEMA_VERSION {
+        return Err(Opened::Corrupt(format!(
+            "schema version {version} is newer than this program's {}",
+            schema::SCHEMA_VERSION
+        )));
+    }
+    if version == 0 {
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(classify)?;
+        if tables > 0 {
+            return Err(Opened::Failed(CacheError::Config(format!(
+                "{} is an SQLite database of another program (not a skillmeat-tray cache); choose another cache-path",
+                path.display()
+            ))));
+        }
+    } else {
+        let marker: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'app'", [], |r| r.get(0))
+            .ok();
+        if marker.as_deref() != Some(schema::APP_MARKER) {
+            return Err(Opened::Failed(CacheError::Config(format!(
+                "{} is not a skillmeat-tray cache database; choose another cache-path",
+                path.display()
+            ))));
+        }
+    }
+    if version < schema::SCHEMA_VERSION {
+        schema::migrate(&mut conn, version).map_err(classify)?;
+    }
+    // Probe that writing really works (a read-only directory refuses the WAL file).
+    conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+        .map_err(classify)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn, busy_timeout)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy_timeout)?;
+    Ok(conn)
+}
+
+/// Renames the database and its `-wal`/`-shm` files to `<name>.corrupt-<unix ms>[-wal|-shm]`.
+fn move_aside(path: &Path) -> Result<PathBuf> {
+    let stamp = now_ms();
+    let mut aside = path.to_path_buf().into_os_string();
+    aside.push(format!(".corrupt-{stamp}"));
+    let aside = PathBuf::from(aside);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = path.to_path_buf().into_os_string();
+        from.push(suffix);
+        let mut to = aside.clone().into_os_string();
+        to.push(suffix);
+        let from = PathBuf::from(from);
+        if from.exists() {
+            std::fs::rename(&from, PathBuf::from(to)).map_err(|e| CacheError::io(&from, e))?;
+        }
+    }
+    Ok(aside)
+}
+
+fn restrict_permissions(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}

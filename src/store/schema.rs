@@ -1,0 +1,132 @@
+//! The one schema source: every table, index, trigger and migration of the cache database.
+
+use rusqlite::Connection;
+
+/// The schema version this build writes (stored in `PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Marker stored in `meta` so a foreign SQLite file is never mistaken for a cache.
+pub const APP_MARKER: &str = "skillmeat-tray-cache";
+
+/// Version 1: projects, artifacts, full-text indexes, metadata, user choices, change feed.
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE projects (
+    rid                INTEGER PRIMARY KEY,
+    id                 TEXT NOT NULL UNIQUE,
+    path               TEXT NOT NULL UNIQUE,
+    name               TEXT NOT NULL,
+    description        TEXT,
+    origin             TEXT NOT NULL DEFAULT 'discovered',
+    missing            TEXT,
+    error              TEXT,
+    refreshed_at       INTEGER,
+    invalidated_at     INTEGER,
+    invalidated_reason TEXT,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    claude_md          TEXT NOT NULL DEFAULT 'absent',
+    profiles           TEXT NOT NULL DEFAULT '[]',
+    notes              TEXT NOT NULL DEFAULT '[]',
+    n_skill            INTEGER NOT NULL DEFAULT 0,
+    n_agent            INTEGER NOT NULL DEFAULT 0,
+    n_command          INTEGER NOT NULL DEFAULT 0,
+    n_hook             INTEGER NOT NULL DEFAULT 0,
+    n_mcp_server       INTEGER NOT NULL DEFAULT 0,
+    n_outdated         INTEGER NOT NULL DEFAULT 0,
+    n_modified         INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX projects_name ON projects(name COLLATE NOCASE, path);
+
+CREATE TABLE artifacts (
+    aid              INTEGER PRIMARY KEY,
+    project_rid      INTEGER NOT NULL REFERENCES projects(rid) ON DELETE CASCADE,
+    kind             TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    path             TEXT NOT NULL,
+    content_hash     TEXT NOT NULL,
+    frontmatter      TEXT NOT NULL,
+    version          TEXT,
+    tags             TEXT NOT NULL DEFAULT '[]',
+    aliases          TEXT NOT NULL DEFAULT '[]',
+    local_modified   INTEGER,
+    outdated         INTEGER,
+    upstream_version TEXT,
+    version_cmp      TEXT,
+    extra            TEXT NOT NULL DEFAULT 'null',
+    source           TEXT NOT NULL,
+    stamp            TEXT NOT NULL,
+    fp               TEXT NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    UNIQUE (project_rid, kind, path)
+);
+CREATE INDEX artifacts_kind ON artifacts(kind, name);
+CREATE INDEX artifacts_outdated ON artifacts(outdated) WHERE outdated = 1;
+CREATE INDEX artifacts_modified ON artifacts(local_modified) WHERE local_modified = 1;
+
+CREATE VIRTUAL TABLE artifacts_fts USING fts5(
+    name, description, tags,
+    content = 'artifacts', content_rowid = 'aid',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE artifact_names USING fts5(
+    name, content = 'artifacts', content_rowid = 'aid', tokenize = 'trigram'
+);
+CREATE TRIGGER artifacts_ai AFTER INSERT ON artifacts BEGIN
+    INSERT INTO artifacts_fts(rowid, name, description, tags)
+        VALUES (new.aid, new.name, new.description, new.tags);
+    INSERT INTO artifact_names(rowid, name) VALUES (new.aid, new.name);
+END;
+CREATE TRIGGER artifacts_ad AFTER DELETE ON artifacts BEGIN
+    INSERT INTO artifacts_fts(artifacts_fts, rowid, name, description, tags)
+        VALUES ('delete', old.aid, old.name, old.description, old.tags);
+    INSERT INTO artifact_names(artifact_names, rowid, name) VALUES ('delete', old.aid, old.name);
+END;
+CREATE TRIGGER artifacts_au AFTER UPDATE OF name, description, tags ON artifacts BEGIN
+    INSERT INTO artifacts_fts(artifacts_fts, rowid, name, description, tags)
+        VALUES ('delete', old.aid, old.name, old.description, old.tags);
+    INSERT INTO artifacts_fts(rowid, name, description, tags)
+        VALUES (new.aid, new.name, new.description, new.tags);
+    INSERT INTO artifact_names(artifact_names, rowid, name) VALUES ('delete', old.aid, old.name);
+    INSERT INTO artifact_names(rowid, name) VALUES (new.aid, new.name);
+END;
+
+-- Explicit user choices survive `clear`: projects added by hand, projects removed by hand.
+CREATE TABLE project_choices (
+    path   TEXT PRIMARY KEY,
+    choice TEXT NOT NULL CHECK (choice IN ('added', 'excluded'))
+) WITHOUT ROWID;
+
+-- Recent changes, newest last; trimmed to the last 1000 entries.
+CREATE TABLE changes (
+    seq          INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,
+    project_id   TEXT NOT NULL,
+    project_name TEXT NOT NULL,
+    project_path TEXT NOT NULL,
+    summary      TEXT NOT NULL,
+    changes      TEXT NOT NULL
+);
+"#;
+
+/// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Brings a database at `from` up to [`SCHEMA_VERSION`] inside one transaction.
+pub fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for sql in &MIGRATIONS[from as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('app', ?1)",
+        [APP_MARKER],
+    )?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
+}

@@ -1,0 +1,409 @@
+//! Writes: every change to the cache is one `BEGIN IMMEDIATE` transaction; a project refresh
+//! inserts, updates and deletes its artifacts and updates its row in the same transaction.
+
+use super::{Store, now_ms};
+use crate::error::{CacheError, Result};
+use crate::events::{InvalidationReason, MAX_EVENT_CHANGES};
+use crate::model::{ArtifactKind, ChangeSet, ChangedArtifact, KindCounts, ProjectOrigin};
+use crate::scan::{ProjectSnapshot, ScannedArtifact};
+use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::HashMap;
+
+/// Most entries kept in the recent-changes feed.
+pub const MAX_CHANGE_FEED: i64 = 1000;
+
+/// A project to put in the cache.
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    /// Absolute path.
+    pub path: String,
+    /// Display name.
+    pub name: String,
+    /// How it came.
+    pub origin: ProjectOrigin,
+}
+
+/// The outcome of scanning a project, to be written.
+#[derive(Debug, Clone)]
+pub struct ProjectUpdate<'a> {
+    /// What the scan found.
+    pub snapshot: &'a ProjectSnapshot,
+    /// The display name to store.
+    pub name: String,
+    /// When the scan started (unix ms): invalidations after this are kept.
+    pub scan_started: i64,
+}
+
+/// The stable id of a project: the first 12 hex digits of the SHA-256 of its path.
+pub fn project_id_for(path: &str) -> String {
+    crate::hash::hash_bytes(path.as_bytes())[..12].to_string()
+}
+
+impl Store {
+    /// Inserts a project; a duplicate path (or id) is a [`CacheError::Conflict`].
+    pub fn insert_project(&self, p: &NewProject) -> Result<String> {
+        self.write(|tx| {
+            let id = project_id_for(&p.path);
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO projects(id, path, name, origin, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![id, p.path, p.name, p.origin.as_str(), now],
+            )?;
+            Ok(id)
+        })
+    }
+
+    /// Inserts the projects not yet cached (in one transaction); returns the ids of the new ones.
+    pub fn ensure_projects(&self, list: &[NewProject]) -> Result<Vec<String>> {
+        if list.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|tx| {
+            let now = now_ms();
+            let mut added = Vec::new();
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO projects(id, path, name, origin, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?;
+            for p in list {
+                let id = project_id_for(&p.path);
+                if stmt.execute(params![id, p.path, p.name, p.origin.as_str(), now])? > 0 {
+                    added.push(id);
+                }
+            }
+            Ok(added)
+        })
+    }
+
+    /// Writes one project's scan result: artifacts inserted, updated and deleted, the project
+    /// row updated, the change recorded; all in one transaction. Returns what changed.
+    pub fn apply_refresh(&self, project_id: &str, upd: &ProjectUpdate<'_>) -> Result<ChangeSet> {
+        self.write(|tx| apply_refresh_tx(tx, project_id, upd))
+    }
+
+    /// Writes several projects' scan results in one transaction: all or nothing.
+    pub fn apply_refresh_batch(&self, items: &[(String, ProjectUpdate<'_>)]) -> Result<Vec<ChangeSet>> {
+        self.write(|tx| {
+            items
+                .iter()
+                .map(|(id, upd)| apply_refresh_tx(tx, id, upd))
+                .collect()
+        })
+    }
+
+    /// Marks a project errored with `message`, keeping its last good data.
+    pub fn mark_error(&self, project_id: &str, message: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE projects SET error = ?2, updated_at = ?3 WHERE id = ?1",
+                params![project_id, message, now_ms()],
+            )?;
+            if n == 0 {
+                return Err(CacheError::not_found("project", project_id));
+            }
+            Ok(())
+        })
+    }
+
+    /// Marks one project (or all, with `None`) stale. Returns how many were marked.
+    pub fn invalidate(&self, project_id: Option<&str>, reason: InvalidationReason) -> Result<usize> {
+        self.write(|tx| {
+            let now = now_ms();
+            let n = match project_id {
+                Some(id) => {
+                    let n = tx.execute(
+                        "UPDATE projects SET invalidated_at = ?2, invalidated_reason = ?3 WHERE id = ?1",
+                        params![id, now, reason.as_str()],
+                    )?;
+                    if n == 0 {
+                        return Err(CacheError::not_found("project", id));
+                    }
+                    n
+                }
+                None => tx.execute(
+                    "UPDATE projects SET invalidated_at = ?1, invalidated_reason = ?2",
+                    params![now, reason.as_str()],
+                )?,
+            };
+            Ok(n)
+        })
+    }
+
+    /// Deletes a project and (by cascade) its artifacts.
+    pub fn delete_project(&self, project_id: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx.execute("DELETE FROM projects WHERE id = ?1", [project_id])?;
+            if n == 0 {
+                return Err(CacheError::not_found("project", project_id));
+            }
+            Ok(())
+        })
+    }
+
+    /// Empties the cache (projects, artifacts, change feed); user choices and settings stay.
+    /// Returns how many projects were removed.
+    pub fn clear(&self) -> Result<usize> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM artifacts", [])?;
+            let n = tx.execute("DELETE FROM projects", [])?;
+            tx.execute("DELETE FROM changes", [])?;
+            tx.execute("DELETE FROM meta WHERE key = 'last_refresh'", [])?;
+            tx.execute_batch(
+                "INSERT INTO artifacts_fts(artifacts_fts) VALUES ('rebuild');
+                 INSERT INTO artifact_names(artifact_names) VALUES ('rebuild');",
+            )?;
+            Ok(n)
+        })
+    }
+
+    /// Sets a metadata key.
+    pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a metadata key; a missing key is [`CacheError::NotFound`].
+    pub fn meta_delete(&self, key: &str) -> Result<()> {
+        self.write(|tx| {
+            if tx.execute("DELETE FROM meta WHERE key = ?1", [key])? == 0 {
+                return Err(CacheError::not_found("metadata key", key));
+            }
+            Ok(())
+        })
+    }
+
+    /// Adds `delta` to a numeric metadata counter.
+    pub fn meta_add(&self, key: &str, delta: u64) -> Result<()> {
+        if delta == 0 {
+            return Ok(());
+        }
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ?2 AS TEXT)",
+                params![key, delta as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records (or with `None`, forgets) the user's explicit choice for a project path.
+    pub fn set_choice(&self, path: &str, choice: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            match choice {
+                Some(c) => tx.execute(
+                    "INSERT INTO project_choices(path, choice) VALUES (?1, ?2)
+                     ON CONFLICT(path) DO UPDATE SET choice = excluded.choice",
+                    params![path, c],
+                )?,
+                None => tx.execute("DELETE FROM project_choices WHERE path = ?1", [path])?,
+            };
+            Ok(())
+        })
+    }
+}
+
+struct Existing {
+    aid: i64,
+    fp: String,
+    name: String,
+    stamp: String,
+}
+
+fn apply_refresh_tx(tx: &Transaction<'_>, project_id: &str, upd: &ProjectUpdate<'_>) -> Result<ChangeSet> {
+    let now = now_ms();
+    let snap = upd.snapshot;
+    type Row = (i64, String, String, Option<String>, Option<String>, String, String, String, Option<i64>);
+    let row: Option<Row> = tx
+        .query_row(
+            "SELECT rid, path, name, description, missing, claude_md, profiles, notes, refreshed_at FROM projects WHERE id = ?1",
+            [project_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
+        )
+        .optional()?;
+    let Some((rid, path, old_name, old_desc, old_missing, old_md, old_profiles, old_notes, old_refreshed)) = row else {
+        return Err(CacheError::not_found("project", project_id));
+    };
+    let mut existing: HashMap<(String, String), Existing> = HashMap::new();
+    {
+        let mut stmt = tx.prepare_cached("SELECT aid, kind, path, fp, name, stamp FROM artifacts WHERE project_rid = ?1")?;
+        let rows = stmt.query_map([rid], |r| {
+            Ok((
+                (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                Existing {
+                    aid: r.get(0)?,
+                    fp: r.get(3)?,
+                    name: r.get(4)?,
+                    stamp: r.get(5)?,
+                },
+            ))
+        })?;
+        for r in rows {
+            let (k, v) = r?;
+            existing.insert(k, v);
+        }
+    }
+    let mut changes = ChangeSet::default();
+    let mut counts = KindCounts::default();
+    let (mut n_outdated, mut n_modified) = (0u32, 0u32);
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash, frontmatter, version, tags, aliases,
+                 local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )?;
+        let mut update = tx.prepare_cached(
+            "UPDATE artifacts SET name = ?2, description = ?3, content_hash = ?4, frontmatter = ?5, version = ?6, tags = ?7,
+                 aliases = ?8, local_modified = ?9, outdated = ?10, upstream_version = ?11, version_cmp = ?12, extra = ?13,
+                 source = ?14, stamp = ?15, fp = ?16, updated_at = ?17
+             WHERE aid = ?1",
+        )?;
+        let mut restamp = tx.prepare_cached("UPDATE artifacts SET stamp = ?2, source = ?3 WHERE aid = ?1")?;
+        for a in &snap.artifacts {
+            counts.add(a.kind, 1);
+            n_outdated += u32::from(a.outdated == Some(true));
+            n_modified += u32::from(a.local_modified == Some(true));
+            let key = (a.kind.as_str().to_string(), a.path.clone());
+            let fp = a.fingerprint();
+            match existing.remove(&key) {
+                None => {
+                    insert.execute(params![
+                        rid,
+                        a.kind.as_str(),
+                        a.name,
+                        a.description,
+                        a.path,
+                        a.content_hash,
+                        a.frontmatter.as_str(),
+                        a.version,
+                        json_list(&a.tags),
+                        json_list(&a.aliases),
+                        a.local_modified,
+                        a.outdated,
+                        a.upstream_version,
+                        a.version_cmp.map(|v| v.as_str()),
+                        a.extra.to_string(),
+                        a.source,
+                        a.stamp,
+                        fp,
+                        now
+                    ])?;
+                    changes.added.push(changed(a));
+                }
+                Some(old) if old.fp != fp => {
+                    update.execute(params![
+                        old.aid,
+                        a.name,
+                        a.description,
+                        a.content_hash,
+                        a.frontmatter.as_str(),
+                        a.version,
+                        json_list(&a.tags),
+                        json_list(&a.aliases),
+                        a.local_modified,
+                        a.outdated,
+                        a.upstream_version,
+                        a.version_cmp.map(|v| v.as_str()),
+                        a.extra.to_string(),
+                        a.source,
+                        a.stamp,
+                        fp,
+                        now
+                    ])?;
+                    changes.modified.push(changed(a));
+                }
+                Some(old) => {
+                    // Same data; keep the new stamp so the next scan can skip the file.
+                    if old.stamp != a.stamp {
+                        restamp.execute(params![old.aid, a.stamp, a.source])?;
+                    }
+                }
+            }
+        }
+    }
+    if !existing.is_empty() {
+        let mut delete = tx.prepare_cached("DELETE FROM artifacts WHERE aid = ?1")?;
+        let mut gone: Vec<_> = existing.into_iter().collect();
+        gone.sort_by(|a, b| a.0.cmp(&b.0));
+        for ((kind, path), old) in gone {
+            delete.execute([old.aid])?;
+            changes.removed.push(ChangedArtifact {
+                kind: ArtifactKind::parse(&kind).unwrap_or(ArtifactKind::Skill),
+                name: old.name,
+                path,
+            });
+        }
+    }
+    let profiles = serde_json::to_string(&snap.profiles).unwrap_or_else(|_| "[]".into());
+    let notes = serde_json::to_string(&snap.notes).unwrap_or_else(|_| "[]".into());
+    changes.new_project = old_refreshed.is_none() && old_missing.is_none();
+    changes.project_changed = !changes.new_project
+        && (old_name != upd.name
+            || old_desc != snap.description
+            || old_missing != snap.missing
+            || old_md != snap.claude_md
+            || old_profiles != profiles
+            || old_notes != notes);
+    tx.execute(
+        "UPDATE projects SET name = ?2, description = ?3, missing = ?4, error = NULL, refreshed_at = ?5,
+             invalidated_at = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?6 THEN NULL ELSE invalidated_at END,
+             invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?6 THEN NULL ELSE invalidated_reason END,
+             updated_at = CASE WHEN ?16 THEN ?5 ELSE updated_at END,
+             claude_md = ?7, profiles = ?8, notes = ?9, n_skill = ?10, n_agent = ?11, n_command = ?12, n_hook = ?13,
+             n_mcp_server = ?14, n_outdated = ?15, n_modified = ?17
+         WHERE rid = ?1",
+        params![
+            rid,
+            upd.name,
+            snap.description,
+            snap.missing,
+            now,
+            upd.scan_started,
+            snap.claude_md,
+            profiles,
+            notes,
+            counts.skill,
+            counts.agent,
+            counts.command,
+            counts.hook,
+            counts.mcp_server,
+            n_outdated,
+            !changes.is_empty(),
+            n_modified
+        ],
+    )?;
+    if !changes.is_empty() {
+        tx.execute(
+            "INSERT INTO changes(at, project_id, project_name, project_path, summary, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                now,
+                project_id,
+                upd.name,
+                path,
+                changes.summary(),
+                serde_json::to_string(&changes.truncated(MAX_EVENT_CHANGES)).unwrap_or_default()
+            ],
+        )?;
+        tx.execute(
+            "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?1",
+            [MAX_CHANGE_FEED],
+        )?;
+    }
+    Ok(changes)
+}
+
+fn changed(a: &ScannedArtifact) -> ChangedArtifact {
+    ChangedArtifact {
+        kind: a.kind,
+        name: a.name.clone(),
+        path: a.path.clone(),
+    }
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
