@@ -164,8 +164,8 @@ impl CacheManager {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Finds the project named by `key` (its id or its path, relative paths resolved against
-    /// the current directory). Returns (id, path).
+    /// Finds the project named by `key`: its id, its path (relative paths resolved against the
+    /// current directory), or its display name when that is unique. Returns (id, path).
     pub fn resolve(&self, key: &str) -> Result<(String, String)> {
         let key = key.trim();
         if key.is_empty() {
@@ -179,7 +179,15 @@ impl CacheManager {
                 return Ok(found);
             }
         }
-        Err(CacheError::not_found("project", key))
+        // Last, a display name, when exactly one project has it.
+        let named = self.inner.store.find_projects_by_name(key)?;
+        match named.len() {
+            1 => Ok(named.into_iter().next().unwrap_or_default()),
+            0 => Err(CacheError::not_found("project", key)),
+            n => Err(CacheError::InvalidInput(format!(
+                "{n} projects are named '{key}'; give its id or path"
+            ))),
+        }
     }
 
     /// Lists projects (status filter, paging; no hidden cap).

@@ -311,6 +311,17 @@ impl Store {
         })
     }
 
+    /// (id, path) of every project whose display name is `name` (case-insensitive).
+    pub fn find_projects_by_name(&self, name: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let rows = c
+                .prepare_cached("SELECT id, path FROM projects WHERE name = ?1 COLLATE NOCASE LIMIT 10")?
+                .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
     /// Every project's id, path, origin and status (for refresh planning).
     pub fn project_refs(&self, stale_before: i64) -> Result<Vec<ProjectRef>> {
         self.read(|c| {
