@@ -159,11 +159,16 @@ impl Collection {
 
 fn read_table(path: &Path, notes: &mut Vec<String>) -> Option<toml::Table> {
     let text = std::fs::read(path).ok()?;
-    match toml::from_str::<toml::Table>(String::from_utf8_lossy(&text).trim_start_matches('\u{feff}'))
-    {
+    match toml::from_str::<toml::Table>(
+        String::from_utf8_lossy(&text).trim_start_matches('\u{feff}'),
+    ) {
         Ok(t) => Some(t),
         Err(e) => {
-            notes.push(format!("{}: not valid TOML: {}", path.display(), e.message()));
+            notes.push(format!(
+                "{}: not valid TOML: {}",
+                path.display(),
+                e.message()
+            ));
             None
         }
     }
@@ -197,10 +202,16 @@ mod tests {
 
     #[test]
     fn versions_compare_as_semver() {
-        assert_eq!(compare_versions("v1.10.0", "1.9.0"), Some(Ordering::Greater));
+        assert_eq!(
+            compare_versions("v1.10.0", "1.9.0"),
+            Some(Ordering::Greater)
+        );
         assert_eq!(compare_versions("1.2", "1.2.0"), Some(Ordering::Equal));
         assert_eq!(compare_versions("latest", "1.0.0"), None);
-        assert_eq!(compare_versions("2.0.0-beta", "2.0.0"), Some(Ordering::Less));
+        assert_eq!(
+            compare_versions("2.0.0-beta", "2.0.0"),
+            Some(Ordering::Less)
+        );
     }
 
     #[test]

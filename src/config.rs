@@ -356,7 +356,11 @@ pub fn set_in_file(config_file: &Path, key: &str, text: &str) -> Result<()> {
     let s = setting(key).ok_or_else(|| {
         CacheError::InvalidInput(format!(
             "unknown setting '{key}' (known: {})",
-            SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+            SETTINGS
+                .iter()
+                .map(|s| s.key)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     let mut probe = Config::defaults_for_home(Path::new("/"));
@@ -418,7 +422,11 @@ fn toml_value_to_text(v: &toml::Value, ty: SettingType) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Array(items) => {
-            let sep = if ty == SettingType::PathList { ":" } else { "," };
+            let sep = if ty == SettingType::PathList {
+                ":"
+            } else {
+                ","
+            };
             items
                 .iter()
                 .map(|i| match i {

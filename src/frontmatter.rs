@@ -209,7 +209,15 @@ fn line_scan(block: &str) -> Map<String, Value> {
             flush(&mut out, current.take(), &mut list_items);
             let v = value.trim();
             let is_block = matches!(v, "|" | ">" | "|-" | ">-" | "|+" | ">+");
-            current = Some((key.to_string(), if is_block { String::new() } else { v.to_string() }, is_block));
+            current = Some((
+                key.to_string(),
+                if is_block {
+                    String::new()
+                } else {
+                    v.to_string()
+                },
+                is_block,
+            ));
             continue;
         }
         if let Some((_, value, _)) = current.as_mut() {
@@ -252,7 +260,9 @@ fn split_key(line: &str) -> Option<(&str, &str)> {
 
 fn unquote(s: &str) -> &str {
     let b = s.as_bytes();
-    if b.len() >= 2 && ((b[0] == b'"' && b[b.len() - 1] == b'"') || (b[0] == b'\'' && b[b.len() - 1] == b'\'')) {
+    if b.len() >= 2
+        && ((b[0] == b'"' && b[b.len() - 1] == b'"') || (b[0] == b'\'' && b[b.len() - 1] == b'\''))
+    {
         &s[1..s.len() - 1]
     } else {
         s
@@ -307,7 +317,9 @@ mod tests {
 
     #[test]
     fn strict_block_parses() {
-        let fm = parse("---\nname: pdf\ndescription: Reads PDFs\nversion: 1.2.0\ntags: [a, b]\n---\n# Body\n");
+        let fm = parse(
+            "---\nname: pdf\ndescription: Reads PDFs\nversion: 1.2.0\ntags: [a, b]\n---\n# Body\n",
+        );
         assert_eq!(fm.state, FrontmatterState::Ok);
         assert_eq!(fm.text("name").as_deref(), Some("pdf"));
         assert_eq!(fm.text("version").as_deref(), Some("1.2.0"));

@@ -60,58 +60,13 @@ pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
         .saturating_add(meta.mtime_nsec())
 }
 
-/// Lists a directory artifact's files (stat only, no reads).
+/// Lists a directory artifact's files (stat only, no reads). Symlinked folders inside are
+/// not entered; symlinks to files count as files; the folder itself may be a symlink.
 pub fn list_dir(dir: &Path, max_files: usize) -> io::Result<Listing> {
-    // Fail clearly when the directory itself cannot be read.
-    std::fs::read_dir(dir)?;
     let mut files = Vec::new();
     let mut problems = Vec::new();
-    let walker = walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .follow_root_links(true)
-        .min_depth(1);
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(format!("unreadable entry: {e}"));
-                continue;
-            }
-        };
-        let ft = entry.file_type();
-        if ft.is_dir() {
-            continue;
-        }
-        // A symlink counts when it points at a regular file; `metadata` follows it.
-        let meta = match std::fs::metadata(entry.path()) {
-            Ok(m) => m,
-            Err(_) if ft.is_symlink() => continue, // dangling: not a file for Python either
-            Err(e) => {
-                problems.push(format!("{}: {e}", entry.path().display()));
-                continue;
-            }
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        if files.len() >= max_files {
-            problems.push(format!(
-                "more than {max_files} files below {}: the rest were not hashed",
-                dir.display()
-            ));
-            break;
-        }
-        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        files.push(ListedFile {
-            components: rel
-                .components()
-                .map(|c| c.as_os_str().as_bytes().to_vec())
-                .collect(),
-            abs: entry.path().to_path_buf(),
-            size: meta.size(),
-            mtime_ns: mtime_ns(&meta),
-        });
-    }
+    let mut rel = Vec::new();
+    walk_files(dir, &mut rel, &mut files, &mut problems, max_files, 0)?;
     files.sort_by(|a, b| a.components.cmp(&b.components));
     let mut h = Sha256::new();
     for f in &files {
@@ -126,6 +81,78 @@ pub fn list_dir(dir: &Path, max_files: usize) -> io::Result<Listing> {
         stamp,
         problems,
     })
+}
+
+/// Deepest folder nesting walked inside one directory artifact.
+const MAX_DIR_DEPTH: usize = 32;
+
+fn walk_files(
+    dir: &Path,
+    rel: &mut Vec<Vec<u8>>,
+    out: &mut Vec<ListedFile>,
+    problems: &mut Vec<String>,
+    max_files: usize,
+    depth: usize,
+) -> io::Result<()> {
+    let read = std::fs::read_dir(dir)?;
+    for entry in read {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(format!("{}: {e}", dir.display()));
+                continue;
+            }
+        };
+        let Ok(ft) = entry.file_type() else { continue };
+        let name = entry.file_name();
+        let meta = if ft.is_dir() {
+            if depth >= MAX_DIR_DEPTH {
+                problems.push(format!(
+                    "{}: nested too deep, not hashed",
+                    entry.path().display()
+                ));
+                continue;
+            }
+            rel.push(name.as_bytes().to_vec());
+            let r = walk_files(&entry.path(), rel, out, problems, max_files, depth + 1);
+            rel.pop();
+            if let Err(e) = r {
+                problems.push(format!("{}: {e}", entry.path().display()));
+            }
+            continue;
+        } else if ft.is_symlink() {
+            // Counts when it points at a regular file (a dangling link does not, as in Python).
+            match std::fs::metadata(entry.path()) {
+                Ok(m) if m.is_file() => m,
+                _ => continue,
+            }
+        } else if ft.is_file() {
+            match entry.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    problems.push(format!("{}: {e}", entry.path().display()));
+                    continue;
+                }
+            }
+        } else {
+            continue;
+        };
+        if out.len() >= max_files {
+            problems.push(format!(
+                "more than {max_files} files: the rest were not hashed"
+            ));
+            return Ok(());
+        }
+        let mut components = rel.clone();
+        components.push(name.as_bytes().to_vec());
+        out.push(ListedFile {
+            components,
+            abs: entry.path(),
+            size: meta.size(),
+            mtime_ns: mtime_ns(&meta),
+        });
+    }
+    Ok(())
 }
 
 /// SkillMeat's directory hash over a listing.
@@ -254,7 +281,9 @@ mod tests {
     fn large_file_hash_covers_everything_but_head_is_bounded() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("big");
-        let data: Vec<u8> = (0..(HEAD_BYTES * 3 + 17)).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..(HEAD_BYTES * 3 + 17))
+            .map(|i| (i % 251) as u8)
+            .collect();
         fs::write(&p, &data).unwrap();
         let (h, head) = hash_file_with_head(&p).unwrap();
         assert_eq!(h, hash_bytes(&data));

@@ -7,6 +7,7 @@
 
 pub mod collection;
 pub mod config;
+pub mod corpus;
 pub mod discover;
 pub mod error;
 pub mod events;

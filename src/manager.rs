@@ -192,7 +192,10 @@ impl CacheManager {
 
     /// Lists projects (status filter, paging; no hidden cap).
     pub fn list_projects(&self, filter: &ProjectFilter) -> Result<Page<Project>> {
-        let page = self.inner.store.list_projects(filter, self.stale_before())?;
+        let page = self
+            .inner
+            .store
+            .list_projects(filter, self.stale_before())?;
         self.count(page.items.iter().all(|p| p.status == ProjectStatus::Fresh));
         Ok(page)
     }
@@ -393,23 +396,20 @@ impl CacheManager {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some((id, path)) = plan.get(i) else { break };
-                        let r = self.refresh_one(id, path, &collection).map_err(|e| {
-                            RefreshFailure {
-                                id: id.clone(),
-                                path: path.clone(),
-                                error: e.to_string(),
-                            }
-                        });
+                        let r =
+                            self.refresh_one(id, path, &collection)
+                                .map_err(|e| RefreshFailure {
+                                    id: id.clone(),
+                                    path: path.clone(),
+                                    error: e.to_string(),
+                                });
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                         self.inner.events.send(CacheEvent::RefreshProgress {
                             done: n,
                             total,
                             project: path.clone(),
                         });
-                        results
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(r);
+                        results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
                     }
                 });
             }
@@ -432,6 +432,9 @@ impl CacheManager {
                 .store
                 .meta_set("last_refresh", &now_ms().to_string())?;
             let _ = flush_stats(&self.inner.store, &self.inner.hits, &self.inner.misses);
+            if report.changed.len() > 1 {
+                let _ = self.inner.store.checkpoint();
+            }
         }
         self.inner.events.send(CacheEvent::RefreshCompleted {
             refreshed: report.refreshed,
@@ -480,11 +483,19 @@ impl CacheManager {
         })
     }
 
-    fn scan_and_store(&self, id: &str, path: &str, collection: &Collection) -> Result<ProjectRefresh> {
+    fn scan_and_store(
+        &self,
+        id: &str,
+        path: &str,
+        collection: &Collection,
+    ) -> Result<ProjectRefresh> {
         let started = Instant::now();
         let scan_started = now_ms();
+        let t0 = Instant::now();
         let prev = PrevIndex::from_artifacts(self.inner.store.scanned_artifacts(id)?);
+        let t1 = Instant::now();
         let snap = scan_project(Path::new(path), &prev, collection);
+        let t2 = Instant::now();
         let name = snap
             .name
             .clone()
@@ -503,6 +514,14 @@ impl CacheManager {
                 scan_started,
             },
         )?;
+        tracing::debug!(
+            project = path,
+            load_ms = (t1 - t0).as_secs_f64() * 1000.0,
+            scan_ms = (t2 - t1).as_secs_f64() * 1000.0,
+            store_ms = t2.elapsed().as_secs_f64() * 1000.0,
+            sources_read = snap.sources_read,
+            "project refreshed"
+        );
         if let Some(reason) = &snap.missing {
             if !was_missing {
                 self.inner.events.send(CacheEvent::ProjectMissing {

@@ -109,10 +109,8 @@ fn read_toml(path: &Path, profile: &str, out: &mut Records) -> Option<toml::Tabl
     match toml::from_str::<toml::Table>(text.trim_start_matches('\u{feff}')) {
         Ok(t) => Some(t),
         Err(e) => {
-            out.notes.push(format!(
-                "{profile}/{name}: not valid TOML: {}",
-                e.message()
-            ));
+            out.notes
+                .push(format!("{profile}/{name}: not valid TOML: {}", e.message()));
             None
         }
     }
@@ -148,9 +146,12 @@ pub fn safe_relative(p: &str) -> bool {
     let path = Path::new(p);
     !p.is_empty()
         && path.is_relative()
-        && path
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        && path.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 #[cfg(test)]

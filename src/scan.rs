@@ -60,23 +60,44 @@ pub struct ScannedArtifact {
 impl ScannedArtifact {
     /// A fingerprint of every stored field: equal fingerprints mean "not modified".
     pub fn fingerprint(&self) -> String {
-        let v = json!([
-            self.kind.as_str(),
-            self.name,
-            self.description,
-            self.path,
-            self.content_hash,
-            self.frontmatter.as_str(),
-            self.version,
-            self.tags,
-            self.aliases,
-            self.local_modified,
-            self.outdated,
-            self.upstream_version,
-            self.version_cmp.map(|v| v.as_str()),
-            self.extra,
-        ]);
-        hash::hash_bytes(v.to_string().as_bytes())[..32].to_string()
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        let opt = |o: &Option<String>| {
+            o.as_deref()
+                .map(|s| s.as_bytes().to_vec())
+                .unwrap_or_else(|| vec![0xff])
+        };
+        let flag = |b: Option<bool>| {
+            [match b {
+                None => 2u8,
+                Some(true) => 1,
+                Some(false) => 0,
+            }]
+        };
+        field(self.kind.as_str().as_bytes());
+        field(self.name.as_bytes());
+        field(self.description.as_bytes());
+        field(self.path.as_bytes());
+        field(self.content_hash.as_bytes());
+        field(self.frontmatter.as_str().as_bytes());
+        field(&opt(&self.version));
+        field(self.tags.join("\u{1f}").as_bytes());
+        field(self.aliases.join("\u{1f}").as_bytes());
+        field(&flag(self.local_modified));
+        field(&flag(self.outdated));
+        field(&opt(&self.upstream_version));
+        field(
+            self.version_cmp
+                .map(|v| v.as_str())
+                .unwrap_or("")
+                .as_bytes(),
+        );
+        field(self.extra.to_string().as_bytes());
+        hex::encode(&h.finalize()[..16])
     }
 
     /// The identity of the artifact inside its project.
@@ -171,7 +192,10 @@ pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -
         }
         records::read_profile(&dir, profile, &mut recs);
     }
-    if !sc.snap.profiles.iter().any(|p| p == ".claude") && recs.deployed.is_empty() && !has_record(project) {
+    if !sc.snap.profiles.iter().any(|p| p == ".claude")
+        && recs.deployed.is_empty()
+        && !has_record(project)
+    {
         sc.snap.missing = Some("no .claude folder any more".into());
         sc.snap.artifacts.clear();
         return snap;
@@ -188,7 +212,8 @@ pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -
     derive_flags(project, &mut snap, &recs.deployed, collection);
     snap.artifacts
         .sort_by(|a, b| (a.kind, &a.path).cmp(&(b.kind, &b.path)));
-    snap.artifacts.dedup_by(|a, b| a.kind == b.kind && a.path == b.path);
+    snap.artifacts
+        .dedup_by(|a, b| a.kind == b.kind && a.path == b.path);
     snap
 }
 
@@ -282,17 +307,58 @@ impl Scanner<'_> {
         if depth > MAX_NESTING || found.len() >= MAX_ENTRIES_PER_FOLDER {
             return;
         }
-        // Follow symlinked skill folders, but never the same folder twice (symlink loops).
-        let Ok(meta) = std::fs::metadata(dir) else {
+        let Ok(read) = std::fs::read_dir(dir) else {
+            let rel = self.rel(dir);
+            self.note(format!("{rel}: unreadable folder"));
             return;
         };
-        if !seen.insert((meta.dev(), meta.ino())) {
-            let rel = self.rel(dir);
-            self.note(format!("{rel}: symlink loop, not followed"));
+        let mut subdirs = Vec::new();
+        let mut is_skill = false;
+        for entry in read.filter_map(|e| e.ok()) {
+            let Ok(ft) = entry.file_type() else { continue };
+            let path = entry.path();
+            if ft.is_dir() {
+                subdirs.push(path);
+            } else if ft.is_symlink() {
+                // Follow symlinked skill folders, but never the same folder twice (loops).
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_dir() => {
+                        if seen.insert((m.dev(), m.ino())) {
+                            subdirs.push(path);
+                        } else {
+                            let rel = self.rel(&path);
+                            self.note(format!("{rel}: symlink loop, not followed"));
+                        }
+                    }
+                    Ok(m) if m.is_file() && entry.file_name() == "SKILL.md" => is_skill = true,
+                    _ => {}
+                }
+            } else if ft.is_file() && entry.file_name() == "SKILL.md" {
+                is_skill = true;
+            }
+        }
+        if is_skill && depth > 0 {
+            found.push(dir.to_path_buf());
             return;
         }
-        if depth > 0 && dir.join("SKILL.md").is_file() {
-            found.push(dir.to_path_buf());
+        subdirs.sort();
+        for sub in subdirs {
+            self.find_skill_dirs(&sub, depth + 1, found, seen);
+        }
+    }
+
+    /// Collects `*.md` files below `dir` with their metadata, following symlinked folders
+    /// (never the same one twice) down to [`MAX_NESTING`] levels.
+    fn collect_md(
+        &mut self,
+        dir: &Path,
+        depth: usize,
+        out: &mut Vec<(PathBuf, std::fs::Metadata)>,
+        seen: &mut HashSet<(u64, u64)>,
+    ) {
+        if depth > MAX_NESTING {
+            let rel = self.rel(dir);
+            self.note(format!("{rel}: nested too deep, not scanned"));
             return;
         }
         let Ok(read) = std::fs::read_dir(dir) else {
@@ -300,60 +366,63 @@ impl Scanner<'_> {
             self.note(format!("{rel}: unreadable folder"));
             return;
         };
-        let mut subdirs: Vec<PathBuf> = read
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
-        subdirs.sort();
-        for sub in subdirs {
-            self.find_skill_dirs(&sub, depth + 1, found, seen);
+        let mut entries: Vec<_> = read.filter_map(|e| e.ok()).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let Ok(ft) = entry.file_type() else { continue };
+            let path = entry.path();
+            let is_md = path.extension().is_some_and(|e| e == "md");
+            if ft.is_dir() {
+                self.collect_md(&path, depth + 1, out, seen);
+            } else if ft.is_file() && is_md {
+                if out.len() >= MAX_ENTRIES_PER_FOLDER {
+                    let rel = self.rel(dir);
+                    self.note(format!(
+                        "{rel}: more than {MAX_ENTRIES_PER_FOLDER} files, the rest skipped"
+                    ));
+                    return;
+                }
+                if let Ok(m) = entry.metadata() {
+                    out.push((path, m));
+                }
+            } else if ft.is_symlink() {
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_dir() => {
+                        if seen.insert((m.dev(), m.ino())) {
+                            self.collect_md(&path, depth + 1, out, seen);
+                        } else {
+                            let rel = self.rel(&path);
+                            self.note(format!("{rel}: symlink loop, not followed"));
+                        }
+                    }
+                    Ok(m) if m.is_file() && is_md => out.push((path, m)),
+                    Ok(_) => {}
+                    Err(_) => {
+                        let rel = self.rel(&path);
+                        self.note(format!("{rel}: dangling symlink"));
+                    }
+                }
+            }
         }
     }
 
     /// Agents and commands: every `*.md` below `<profile>/<folder>/`, nested folders included.
-    fn scan_md_kind(&mut self, profile_dir: &Path, _profile: &str, folder: &str, kind: ArtifactKind) {
+    fn scan_md_kind(
+        &mut self,
+        profile_dir: &Path,
+        _profile: &str,
+        folder: &str,
+        kind: ArtifactKind,
+    ) {
         let base = profile_dir.join(folder);
         if !base.is_dir() {
             return;
         }
         let mut files = Vec::new();
-        let walker = walkdir::WalkDir::new(&base)
-            .follow_links(true)
-            .max_depth(MAX_NESTING)
-            .sort_by_file_name();
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let msg = format!("{}: {e}", self.rel(&base));
-                    self.note(msg);
-                    continue;
-                }
-            };
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let p = entry.path();
-            if p.extension().and_then(|e| e.to_str()) != Some("md") {
-                continue;
-            }
-            if files.len() >= MAX_ENTRIES_PER_FOLDER {
-                let msg = format!("{}: more than {MAX_ENTRIES_PER_FOLDER} files, the rest skipped", self.rel(&base));
-                self.note(msg);
-                break;
-            }
-            files.push(p.to_path_buf());
-        }
-        for file in files {
+        let mut seen = HashSet::new();
+        self.collect_md(&base, 0, &mut files, &mut seen);
+        for (file, meta) in files {
             let source = self.rel(&file);
-            let meta = match std::fs::metadata(&file) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.note(format!("{source}: {e}"));
-                    continue;
-                }
-            };
             let stamp = hash::file_stamp(&meta);
             if let Some(arts) = self.prev.reuse(&source, &stamp) {
                 self.snap.artifacts.extend(arts);
@@ -382,8 +451,14 @@ impl Scanner<'_> {
                     .map(|s| s.to_string_lossy().to_string())
                     .unwrap_or_default(),
             };
-            let mut art =
-                artifact_from_frontmatter(kind, &fm, default_name.clone(), source, content_hash, &stamp);
+            let mut art = artifact_from_frontmatter(
+                kind,
+                &fm,
+                default_name.clone(),
+                source,
+                content_hash,
+                &stamp,
+            );
             if kind == ArtifactKind::Command {
                 // Claude Code names commands by path; frontmatter `name` is not used for them.
                 art.name = default_name;
@@ -486,7 +561,11 @@ impl Scanner<'_> {
             let args: Vec<String> = spec
                 .get("args")
                 .and_then(|a| a.as_array())
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             let description = match (command, url) {
                 (Some(c), _) => std::iter::once(c.to_string())
@@ -678,7 +757,8 @@ pub fn derive_flags(
         if let Some(h) = &r.content_hash {
             a.local_modified = Some(!a.content_hash.eq_ignore_ascii_case(h));
         }
-        if let Some(entry) = collection.get(&r.name, &r.artifact_type, r.from_collection.as_deref()) {
+        if let Some(entry) = collection.get(&r.name, &r.artifact_type, r.from_collection.as_deref())
+        {
             if let (Some(up), Some(dep)) = (&entry.content_hash, &r.content_hash) {
                 a.outdated = Some(!up.eq_ignore_ascii_case(dep));
             }

@@ -19,9 +19,9 @@ impl Schedule {
         if t.split_whitespace().count() > 1 {
             return validate_cron(t).map(|_| Schedule::Cron(t.to_string()));
         }
-        parse_interval(t)
-            .map(Schedule::Every)
-            .ok_or_else(|| format!("schedule '{t}' is neither an interval (30s, 5m, 1h) nor a cron expression"))
+        parse_interval(t).map(Schedule::Every).ok_or_else(|| {
+            format!("schedule '{t}' is neither an interval (30s, 5m, 1h) nor a cron expression")
+        })
     }
 }
 
@@ -59,12 +59,24 @@ mod tests {
 
     #[test]
     fn intervals_and_cron() {
-        assert_eq!(Schedule::parse("5m"), Ok(Schedule::Every(Duration::from_secs(300))));
-        assert_eq!(Schedule::parse("250ms"), Ok(Schedule::Every(Duration::from_millis(250))));
-        assert_eq!(Schedule::parse("90"), Ok(Schedule::Every(Duration::from_secs(90))));
+        assert_eq!(
+            Schedule::parse("5m"),
+            Ok(Schedule::Every(Duration::from_secs(300)))
+        );
+        assert_eq!(
+            Schedule::parse("250ms"),
+            Ok(Schedule::Every(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            Schedule::parse("90"),
+            Ok(Schedule::Every(Duration::from_secs(90)))
+        );
         assert!(Schedule::parse("0s").is_err());
         assert!(Schedule::parse("soon").is_err());
-        assert!(matches!(Schedule::parse("0 */10 * * * *"), Ok(Schedule::Cron(_))));
+        assert!(matches!(
+            Schedule::parse("0 */10 * * * *"),
+            Ok(Schedule::Cron(_))
+        ));
         assert!(Schedule::parse("* * *").is_err());
         assert!(Schedule::parse("99 * * * * *").is_err());
     }

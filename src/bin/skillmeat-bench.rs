@@ -1,1 +1,255 @@
-fn main(){}
+//! `skillmeat-bench`: the benchmark harness. Generates a synthetic corpus (or uses `--corpus`),
+//! drives the real engine on a real database, and prints one JSON object of measurements.
+//! Run it in the release build (`make bench`).
+
+use clap::Parser;
+use serde_json::{Map, Value, json};
+use skillmeat_cache::corpus::{self, CorpusSpec, Rng};
+use skillmeat_cache::store::ProjectFilter;
+use skillmeat_cache::{CacheManager, Config, SearchQuery};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Measure the project cache on a synthetic or existing corpus; prints one JSON object.
+#[derive(Debug, Parser)]
+#[command(name = "skillmeat-bench", version, about)]
+struct Args {
+    /// Projects to generate.
+    #[arg(long, default_value_t = 100)]
+    projects: usize,
+    /// Artifacts per generated project.
+    #[arg(long, default_value_t = 100)]
+    artifacts: usize,
+    /// Use this folder as the discovery root instead of generating a corpus.
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
+    /// Repetitions of each timed step (medians are reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Keep the database at this path (default: a temporary file, removed at the end).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Seed of the generated corpus.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn main() {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
+        Err(e) => {
+            eprintln!("skillmeat-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let idx = ((v.len() - 1) as f64 * p).round() as usize;
+    round3(v[idx])
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn remove_db(db: &Path) {
+    for s in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(s);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Peak resident set size of this process in MiB (VmHWM).
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|kb| round3(kb / 1024.0))
+        .unwrap_or(0.0)
+}
+
+fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
+    let tmp = tempfile::Builder::new()
+        .prefix("skillmeat-bench")
+        .tempdir()?;
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home)?;
+    let (root, collections, generated) = match &args.corpus {
+        Some(dir) => (
+            std::fs::canonicalize(dir)?,
+            home.join(".skillmeat/collections"),
+            None,
+        ),
+        None => {
+            let c = corpus::generate(
+                tmp.path(),
+                &CorpusSpec {
+                    projects: args.projects,
+                    artifacts: args.artifacts,
+                    seed: args.seed,
+                },
+            )?;
+            (c.root.clone(), c.collections_dir.clone(), Some(c))
+        }
+    };
+    let mut cfg = Config::defaults_for_home(&home);
+    cfg.db_path = args
+        .db
+        .clone()
+        .map(|p| skillmeat_cache::config::absolute(&p))
+        .unwrap_or_else(|| tmp.path().join("db/cache.db"));
+    cfg.roots = vec![root.clone()];
+    cfg.include_user_scope = false;
+    cfg.collections_dir = collections;
+    let runs = args.runs.max(1);
+
+    // Cold refresh: an empty database, every project discovered and read.
+    let mut cold = Vec::new();
+    let mut manager = None;
+    for _ in 0..runs.min(3) {
+        drop(manager.take());
+        remove_db(&cfg.db_path);
+        let m = CacheManager::open(cfg.clone())?;
+        let t = Instant::now();
+        let r = m.refresh_all(false)?;
+        cold.push(ms(t));
+        if !r.failed.is_empty() {
+            return Err(format!("cold refresh failed: {:?}", r.failed[0]).into());
+        }
+        manager = Some(m);
+    }
+    let m = manager.ok_or("no run")?;
+    let status = m.status()?;
+    let db_bytes = status.db_bytes;
+
+    // No-op refresh: everything forced, nothing changed on disk.
+    let mut noop = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let r = m.refresh_all(true)?;
+        noop.push(ms(t));
+        if !r.changed.is_empty() {
+            return Err(
+                format!("no-op refresh reported changes: {:?}", r.changed[0].changes).into(),
+            );
+        }
+    }
+
+    // One file changed in one project, that project refreshed.
+    let projects = m.list_projects(&ProjectFilter::default())?.items;
+    let mut one = Vec::new();
+    for i in 0..runs {
+        let p = &projects[i % projects.len()];
+        let changed = touch_one_artifact(Path::new(&p.path), i)?;
+        let t = Instant::now();
+        let r = m.refresh_project(&p.id, true)?;
+        one.push(ms(t));
+        if changed && r.changes.is_empty() {
+            return Err(format!("a changed file in {} was not detected", p.path).into());
+        }
+    }
+
+    let mut list = Vec::new();
+    for _ in 0..runs.max(20) {
+        let t = Instant::now();
+        let page = m.list_projects(&ProjectFilter::default())?;
+        list.push(ms(t));
+        assert_eq!(page.items.len(), projects.len());
+    }
+    let mut get = Vec::new();
+    for i in 0..runs.max(20) {
+        let p = &projects[(i * 7) % projects.len()];
+        let t = Instant::now();
+        let d = m.get_project(&p.id)?;
+        get.push(ms(t));
+        assert_eq!(d.project.id, p.id);
+    }
+
+    let mut rng = Rng::new(args.seed ^ 0xBEEF);
+    let mut search = Vec::new();
+    let mut hits = 0u64;
+    for i in 0..200 {
+        let w = rng.word();
+        let q = match i % 4 {
+            0 => w.to_string(),
+            1 => w[..3.min(w.len())].to_string(),
+            2 => format!("{} {}", w, rng.word()),
+            _ => w[1..w.len().min(5)].to_string(),
+        };
+        let t = Instant::now();
+        let page = m.search(&SearchQuery {
+            text: q,
+            ..Default::default()
+        })?;
+        search.push(ms(t));
+        hits += page.total;
+    }
+
+    let mut out = Map::new();
+    out.insert("projects".into(), json!(status.projects));
+    out.insert("artifacts".into(), json!(status.artifacts));
+    out.insert("cold_refresh_ms".into(), json!(percentile(&mut cold, 0.5)));
+    out.insert("noop_refresh_ms".into(), json!(percentile(&mut noop, 0.5)));
+    out.insert(
+        "one_change_refresh_ms".into(),
+        json!(percentile(&mut one, 0.5)),
+    );
+    out.insert("list_projects_ms".into(), json!(percentile(&mut list, 0.5)));
+    out.insert("get_project_ms".into(), json!(percentile(&mut get, 0.5)));
+    out.insert(
+        "search_p50_ms".into(),
+        json!(percentile(&mut search.clone(), 0.5)),
+    );
+    out.insert("search_p95_ms".into(), json!(percentile(&mut search, 0.95)));
+    out.insert("search_total_hits".into(), json!(hits));
+    out.insert("db_bytes".into(), json!(db_bytes));
+    out.insert("peak_rss_mb".into(), json!(peak_rss_mb()));
+    out.insert(
+        "corpus".into(),
+        json!(match &generated {
+            Some(c) => format!(
+                "generated: {} projects x {} artifacts",
+                c.projects.len(),
+                args.artifacts
+            ),
+            None => format!("{}", root.display()),
+        }),
+    );
+    Ok(Value::Object(out))
+}
+
+/// Appends a line to one agent (or command) file of the project; false if none was found.
+fn touch_one_artifact(project: &Path, i: usize) -> std::io::Result<bool> {
+    for sub in [".claude/agents", ".claude/commands"] {
+        let dir = project.join(sub);
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<_> = read
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+            .collect();
+        files.sort();
+        if let Some(f) = files.first() {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().append(true).open(f)?;
+            writeln!(file, "\nEdited by the benchmark, run {i}.")?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}

@@ -234,7 +234,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     s.counts.hook,
                     s.counts.mcp_server
                 );
-                println!("outdated   {}   locally modified {}", s.outdated, s.modified);
+                println!(
+                    "outdated   {}   locally modified {}",
+                    s.outdated, s.modified
+                );
                 println!(
                     "refreshed  last run {}, oldest project {}, newest {}",
                     ago(now, s.last_refresh),
@@ -317,7 +320,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         .map(|e| format!(": {e}"))
                         .unwrap_or_default()
                 );
-                println!("profiles   {}   CLAUDE.md {}", p.profiles.join(" "), p.claude_md);
+                println!(
+                    "profiles   {}   CLAUDE.md {}",
+                    p.profiles.join(" "),
+                    p.claude_md
+                );
                 println!(
                     "artifacts  {} ({} outdated, {} locally modified)",
                     p.counts.total(),
@@ -328,7 +335,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     println!("note       {n}");
                 }
                 println!();
-                let mut t = Table::new(&["KIND", "NAME", "VERSION", "FLAGS", "PATH", "DESCRIPTION"]);
+                let mut t =
+                    Table::new(&["KIND", "NAME", "VERSION", "FLAGS", "PATH", "DESCRIPTION"]);
                 for a in &d.artifacts {
                     t.row(vec![
                         a.kind.to_string(),
@@ -532,7 +540,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 let mut t = Table::new(&["WHEN", "PROJECT", "CHANGES"]);
                 for e in &c {
-                    t.row(vec![ago(now, Some(e.at)), e.project_name.clone(), e.summary.clone()]);
+                    t.row(vec![
+                        ago(now, Some(e.at)),
+                        e.project_name.clone(),
+                        e.summary.clone(),
+                    ]);
                 }
                 t.print();
             }
@@ -545,9 +557,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 fn run_config(cfg: &Config, action: &ConfigAction, json: bool) -> Result<ExitCode> {
     match action {
         ConfigAction::Get { key } => {
-            let v = cfg.get(key).ok_or_else(|| {
-                CacheError::InvalidInput(format!("unknown setting '{key}'"))
-            })?;
+            let v = cfg
+                .get(key)
+                .ok_or_else(|| CacheError::InvalidInput(format!("unknown setting '{key}'")))?;
             if json {
                 print_json(&serde_json::json!({ "key": key, "value": v }));
             } else {
@@ -557,13 +569,18 @@ fn run_config(cfg: &Config, action: &ConfigAction, json: bool) -> Result<ExitCod
         ConfigAction::Set { key, value } => {
             config::set_in_file(&cfg.config_file, key, value)?;
             if json {
-                print_json(&serde_json::json!({ "key": key, "value": value, "file": cfg.config_file }));
+                print_json(
+                    &serde_json::json!({ "key": key, "value": value, "file": cfg.config_file }),
+                );
             } else {
                 println!("{key} = {value} (in {})", cfg.config_file.display());
                 if let Some(s) = config::setting(key)
                     && std::env::var_os(s.env).is_some()
                 {
-                    println!("note: {} is set in the environment and overrides the file", s.env);
+                    println!(
+                        "note: {} is set in the environment and overrides the file",
+                        s.env
+                    );
                 }
             }
         }
@@ -577,7 +594,11 @@ fn run_config(cfg: &Config, action: &ConfigAction, json: bool) -> Result<ExitCod
             } else {
                 let mut t = Table::new(&["KEY", "VALUE", "ENVIRONMENT"]);
                 for s in SETTINGS {
-                    t.row(vec![s.key.into(), cfg.get(s.key).unwrap_or_default(), s.env.into()]);
+                    t.row(vec![
+                        s.key.into(),
+                        cfg.get(s.key).unwrap_or_default(),
+                        s.env.into(),
+                    ]);
                 }
                 t.print();
                 println!("file: {}", cfg.config_file.display());

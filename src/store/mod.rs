@@ -4,6 +4,7 @@
 
 mod read;
 pub mod schema;
+mod search;
 mod write;
 
 pub use read::{ArtifactFilter, OutdatedSort, ProjectFilter, RecentChange, SearchSort};
@@ -79,7 +80,9 @@ impl Store {
             }
             Err(Opened::ReadOnly(why)) => {
                 let conn = open_read_only(path, busy_timeout)?;
-                let msg = format!("the cache database is read-only ({why}): showing cached data, refresh is disabled");
+                let msg = format!(
+                    "the cache database is read-only ({why}): showing cached data, refresh is disabled"
+                );
                 tracing::warn!("{msg}");
                 notes.push(msg);
                 return Ok(Store {
@@ -166,6 +169,17 @@ impl Store {
         let out = f(&tx).map_err(|e| self.busy(e))?;
         tx.commit().map_err(|e| self.busy(e.into()))?;
         Ok(out)
+    }
+
+    /// Copies the WAL into the database and truncates it, so the files on disk stay small
+    /// after a large write. Best effort: a busy database is left for SQLite's own checkpoints.
+    pub fn checkpoint(&self) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Runs `PRAGMA integrity_check` and returns its verdict (`"ok"` when healthy).

@@ -5,7 +5,7 @@ use super::Store;
 use crate::error::{CacheError, Result};
 use crate::model::{
     Artifact, ArtifactKind, ChangeSet, FrontmatterState, KindCounts, Page, Project, ProjectOrigin,
-    ProjectStatus, SearchHit, VersionCmp,
+    ProjectStatus, VersionCmp,
 };
 use crate::scan::ScannedArtifact;
 use rusqlite::types::Value as SqlValue;
@@ -162,7 +162,8 @@ const PROJECT_COLS: &str = "id, path, name, description, origin, missing, error,
 /// SQL computing a project's status; `?1` is the stale-before time (unix ms).
 const STATUS_SQL: &str = "CASE WHEN missing IS NOT NULL THEN 'missing' WHEN error IS NOT NULL THEN 'error' WHEN refreshed_at IS NULL OR invalidated_at IS NOT NULL OR refreshed_at < ?1 THEN 'stale' ELSE 'fresh' END";
 
-const ART_COLS: &str = "p.path, a.kind, a.name, a.description, a.path, a.content_hash, a.frontmatter, a.version, a.tags, a.aliases, a.local_modified, a.outdated, a.upstream_version, a.version_cmp, a.extra, a.updated_at";
+/// The artifact columns every artifact query selects, in `artifact_from_row` order.
+pub(super) const ART_COLS: &str = "p.path, a.kind, a.name, a.description, a.path, a.content_hash, a.frontmatter, a.version, a.tags, a.aliases, a.local_modified, a.outdated, a.upstream_version, a.version_cmp, a.extra, a.updated_at";
 
 /// Computes a status from stored fields.
 pub fn status_of(
@@ -224,7 +225,7 @@ fn project_from_row(r: &Row<'_>, stale_before: i64) -> rusqlite::Result<Project>
     })
 }
 
-fn artifact_from_row(r: &Row<'_>) -> rusqlite::Result<Artifact> {
+pub(super) fn artifact_from_row(r: &Row<'_>) -> rusqlite::Result<Artifact> {
     let kind: String = r.get(1)?;
     Ok(Artifact {
         project: r.get(0)?,
@@ -248,9 +249,13 @@ fn artifact_from_row(r: &Row<'_>) -> rusqlite::Result<Artifact> {
     })
 }
 
-fn page_clause(skip: u64, limit: Option<u64>) -> String {
+pub(super) fn page_clause(skip: u64, limit: Option<u64>) -> String {
     match limit {
-        Some(l) => format!(" LIMIT {} OFFSET {}", l.min(i64::MAX as u64), skip.min(i64::MAX as u64)),
+        Some(l) => format!(
+            " LIMIT {} OFFSET {}",
+            l.min(i64::MAX as u64),
+            skip.min(i64::MAX as u64)
+        ),
         None if skip > 0 => format!(" LIMIT -1 OFFSET {}", skip.min(i64::MAX as u64)),
         None => String::new(),
     }
@@ -261,8 +266,10 @@ fn count(conn: &Connection, sql: &str, args: &[SqlValue]) -> Result<u64> {
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+pub(super) fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl Store {
@@ -295,19 +302,23 @@ impl Store {
     /// One project by id.
     pub fn get_project(&self, id: &str, stale_before: i64) -> Result<Project> {
         self.read(|c| {
-            c.prepare_cached(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"))?
-                .query_row([id], |r| project_from_row(r, stale_before))
-                .optional()?
-                .ok_or_else(|| CacheError::not_found("project", id))
+            c.prepare_cached(&format!(
+                "SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"
+            ))?
+            .query_row([id], |r| project_from_row(r, stale_before))
+            .optional()?
+            .ok_or_else(|| CacheError::not_found("project", id))
         })
     }
 
     /// The id of the project named by `key`: its id, or its path.
     pub fn find_project(&self, key: &str) -> Result<Option<(String, String)>> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT id, path FROM projects WHERE id = ?1 OR path = ?1 LIMIT 1")?
-                .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?)
+            Ok(c.prepare_cached(
+                "SELECT id, path FROM projects WHERE id = ?1 OR path = ?1 LIMIT 1",
+            )?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
         })
     }
 
@@ -315,7 +326,9 @@ impl Store {
     pub fn find_projects_by_name(&self, name: &str) -> Result<Vec<(String, String)>> {
         self.read(|c| {
             let rows = c
-                .prepare_cached("SELECT id, path FROM projects WHERE name = ?1 COLLATE NOCASE LIMIT 10")?
+                .prepare_cached(
+                    "SELECT id, path FROM projects WHERE name = ?1 COLLATE NOCASE LIMIT 10",
+                )?
                 .query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
@@ -411,99 +424,6 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
-        })
-    }
-
-    /// Full-text search over names, descriptions and tags, with name matches ranked first
-    /// (exact, then prefix, then substring), filtered and paged, with the total.
-    pub fn search(
-        &self,
-        query: &str,
-        project: Option<&str>,
-        kind: Option<ArtifactKind>,
-        sort: SearchSort,
-        skip: u64,
-        limit: Option<u64>,
-    ) -> Result<Page<SearchHit>> {
-        let q = query.trim();
-        if q.is_empty() {
-            return Err(CacheError::InvalidInput("the search query is empty".into()));
-        }
-        let tokens: Vec<String> = q
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|t| !t.is_empty())
-            .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
-            .collect();
-        let mut args: Vec<SqlValue> = vec![q.to_string().into(), format!("{}%", like_escape(q)).into()];
-        let mut parts = Vec::new();
-        if !tokens.is_empty() {
-            args.push(tokens.join(" ").into());
-            parts.push(format!(
-                "SELECT rowid AS aid, bm25(artifacts_fts, 10.0, 1.0, 4.0) AS rank FROM artifacts_fts WHERE artifacts_fts MATCH ?{}",
-                args.len()
-            ));
-        }
-        if q.chars().count() >= 3 {
-            args.push(format!("\"{}\"", q.replace('"', "\"\"")).into());
-            parts.push(format!(
-                "SELECT rowid AS aid, 0.0 AS rank FROM artifact_names WHERE artifact_names MATCH ?{}",
-                args.len()
-            ));
-        } else {
-            parts.push("SELECT aid, 0.0 AS rank FROM artifacts WHERE instr(lower(name), lower(?1)) > 0".into());
-        }
-        let mut wh = vec!["1 = 1".to_string()];
-        if let Some(p) = project {
-            args.push(p.to_string().into());
-            wh.push(format!("p.id = ?{}", args.len()));
-        }
-        if let Some(k) = kind {
-            args.push(k.as_str().to_string().into());
-            wh.push(format!("a.kind = ?{}", args.len()));
-        }
-        let order = match sort {
-            SearchSort::Relevance => "tier, best.rank, a.name COLLATE NOCASE, a.aid",
-            SearchSort::Name => "a.name COLLATE NOCASE, a.aid",
-            SearchSort::Kind => "a.kind, a.name COLLATE NOCASE, a.aid",
-            SearchSort::Updated => "a.updated_at DESC, a.aid",
-        };
-        let sql = format!(
-            "WITH hits AS ({}), best AS (SELECT aid, min(rank) AS rank FROM hits GROUP BY aid)
-             SELECT {ART_COLS}, p.name,
-                CASE WHEN a.name = ?1 COLLATE NOCASE THEN 0
-                     WHEN a.name LIKE ?2 ESCAPE '\\' THEN 1
-                     WHEN instr(lower(a.name), lower(?1)) > 0 THEN 2 ELSE 3 END AS tier,
-                count(*) OVER () AS total
-             FROM best JOIN artifacts a ON a.aid = best.aid JOIN projects p ON p.rid = a.project_rid
-             WHERE {}
-             ORDER BY {order}{}",
-            parts.join(" UNION ALL "),
-            wh.join(" AND "),
-            page_clause(skip, limit)
-        );
-        self.read(|c| {
-            let mut total = 0u64;
-            let mut stmt = c.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params_from_iter(args.iter()))?;
-            let mut items = Vec::new();
-            while let Some(r) = rows.next()? {
-                total = r.get::<_, i64>(18)? as u64;
-                items.push(SearchHit {
-                    artifact: artifact_from_row(r)?,
-                    project_name: r.get(16)?,
-                    tier: r.get::<_, i64>(17)? as u8,
-                });
-            }
-            if items.is_empty() && skip > 0 {
-                // Past the last page: count without paging.
-                let count_sql = sql.replace(&page_clause(skip, limit), "");
-                let mut stmt = c.prepare(&count_sql)?;
-                let mut rows = stmt.query(params_from_iter(args.iter()))?;
-                if let Some(r) = rows.next()? {
-                    total = r.get::<_, i64>(18)? as u64;
-                }
-            }
-            Ok(Page { total, skip, items })
         })
     }
 

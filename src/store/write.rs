@@ -81,7 +81,10 @@ impl Store {
     }
 
     /// Writes several projects' scan results in one transaction: all or nothing.
-    pub fn apply_refresh_batch(&self, items: &[(String, ProjectUpdate<'_>)]) -> Result<Vec<ChangeSet>> {
+    pub fn apply_refresh_batch(
+        &self,
+        items: &[(String, ProjectUpdate<'_>)],
+    ) -> Result<Vec<ChangeSet>> {
         self.write(|tx| {
             items
                 .iter()
@@ -105,7 +108,11 @@ impl Store {
     }
 
     /// Marks one project (or all, with `None`) stale. Returns how many were marked.
-    pub fn invalidate(&self, project_id: Option<&str>, reason: InvalidationReason) -> Result<usize> {
+    pub fn invalidate(
+        &self,
+        project_id: Option<&str>,
+        reason: InvalidationReason,
+    ) -> Result<usize> {
         self.write(|tx| {
             let now = now_ms();
             let n = match project_id {
@@ -214,10 +221,24 @@ struct Existing {
     stamp: String,
 }
 
-fn apply_refresh_tx(tx: &Transaction<'_>, project_id: &str, upd: &ProjectUpdate<'_>) -> Result<ChangeSet> {
+fn apply_refresh_tx(
+    tx: &Transaction<'_>,
+    project_id: &str,
+    upd: &ProjectUpdate<'_>,
+) -> Result<ChangeSet> {
     let now = now_ms();
     let snap = upd.snapshot;
-    type Row = (i64, String, String, Option<String>, Option<String>, String, String, String, Option<i64>);
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+        Option<i64>,
+    );
     let row: Option<Row> = tx
         .query_row(
             "SELECT rid, path, name, description, missing, claude_md, profiles, notes, refreshed_at FROM projects WHERE id = ?1",
@@ -225,12 +246,25 @@ fn apply_refresh_tx(tx: &Transaction<'_>, project_id: &str, upd: &ProjectUpdate<
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)),
         )
         .optional()?;
-    let Some((rid, path, old_name, old_desc, old_missing, old_md, old_profiles, old_notes, old_refreshed)) = row else {
+    let Some((
+        rid,
+        path,
+        old_name,
+        old_desc,
+        old_missing,
+        old_md,
+        old_profiles,
+        old_notes,
+        old_refreshed,
+    )) = row
+    else {
         return Err(CacheError::not_found("project", project_id));
     };
     let mut existing: HashMap<(String, String), Existing> = HashMap::new();
     {
-        let mut stmt = tx.prepare_cached("SELECT aid, kind, path, fp, name, stamp FROM artifacts WHERE project_rid = ?1")?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT aid, kind, path, fp, name, stamp FROM artifacts WHERE project_rid = ?1",
+        )?;
         let rows = stmt.query_map([rid], |r| {
             Ok((
                 (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
@@ -262,7 +296,8 @@ fn apply_refresh_tx(tx: &Transaction<'_>, project_id: &str, upd: &ProjectUpdate<
                  source = ?14, stamp = ?15, fp = ?16, updated_at = ?17
              WHERE aid = ?1",
         )?;
-        let mut restamp = tx.prepare_cached("UPDATE artifacts SET stamp = ?2, source = ?3 WHERE aid = ?1")?;
+        let mut restamp =
+            tx.prepare_cached("UPDATE artifacts SET stamp = ?2, source = ?3 WHERE aid = ?1")?;
         for a in &snap.artifacts {
             counts.add(a.kind, 1);
             n_outdated += u32::from(a.outdated == Some(true));
