@@ -234,14 +234,21 @@ impl Config {
         }
     }
 
+    /// The config file path (`~/.skillmeat/config.toml`, or `$SKILLMEAT_CONFIG`), without
+    /// reading it: lets `config set` repair a file that no longer loads.
+    pub fn file_path() -> Result<PathBuf> {
+        if let Some(file) = std::env::var_os("SKILLMEAT_CONFIG") {
+            return Ok(PathBuf::from(file));
+        }
+        Ok(home_dir()?.join(".skillmeat/config.toml"))
+    }
+
     /// Loads the full configuration: defaults, then the config file, then the environment,
     /// then `overrides`. A malformed file or value is an error naming the key.
     pub fn load(overrides: &Overrides) -> Result<Config> {
         let home = home_dir()?;
         let mut cfg = Config::defaults_for_home(&home);
-        if let Some(file) = std::env::var_os("SKILLMEAT_CONFIG") {
-            cfg.config_file = PathBuf::from(file);
-        }
+        cfg.config_file = Config::file_path()?;
         let table = read_cache_table(&cfg.config_file)?;
         for (key, value) in table.iter() {
             let Some(s) = setting(key) else {

@@ -220,7 +220,7 @@ fn write_project(
     let n_skills = rest * 40 / 90;
     let n_agents = rest * 25 / 90;
     let n_commands = rest - n_skills - n_agents;
-    let deployed_project = index % 3 == 0;
+    let deployed_project = index.is_multiple_of(3);
     let mut deployed = String::new();
     let mut deploy = |name: &str, kind: &'static str, path: &str, hash: &str, rng: &mut Rng| {
         // A few deployed artifacts were edited locally since; a few are outdated upstream.

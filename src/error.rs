@@ -120,10 +120,8 @@ impl From<rusqlite::Error> for CacheError {
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                     return CacheError::Busy { waited_ms: 0 };
                 }
-                ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen => {
-                    if f.code != ErrorCode::CannotOpen {
-                        return CacheError::ReadOnly(detail);
-                    }
+                ErrorCode::ReadOnly | ErrorCode::PermissionDenied => {
+                    return CacheError::ReadOnly(detail);
                 }
                 ErrorCode::DiskFull => return CacheError::DiskFull(detail),
                 ErrorCode::ConstraintViolation => {

@@ -316,7 +316,15 @@ impl CacheManager {
             hits: num("stats.hits")? + self.inner.hits.load(Ordering::Relaxed),
             misses: num("stats.misses")? + self.inner.misses.load(Ordering::Relaxed),
             ttl_minutes: cfg.ttl_minutes,
-            notes: self.inner.store.notes().to_vec(),
+            notes: {
+                let mut notes = self.inner.store.notes().to_vec();
+                if notes.is_empty()
+                    && let Some(earlier) = self.inner.store.meta_get("last_rebuild")?
+                {
+                    notes.push(format!("earlier: {earlier}"));
+                }
+                notes
+            },
         })
     }
 
@@ -522,14 +530,14 @@ impl CacheManager {
             sources_read = snap.sources_read,
             "project refreshed"
         );
-        if let Some(reason) = &snap.missing {
-            if !was_missing {
-                self.inner.events.send(CacheEvent::ProjectMissing {
-                    id: id.to_string(),
-                    path: path.to_string(),
-                    reason: reason.clone(),
-                });
-            }
+        if let Some(reason) = &snap.missing
+            && !was_missing
+        {
+            self.inner.events.send(CacheEvent::ProjectMissing {
+                id: id.to_string(),
+                path: path.to_string(),
+                reason: reason.clone(),
+            });
         }
         if !changes.is_empty() {
             self.inner.events.send(CacheEvent::ProjectChanged {

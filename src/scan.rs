@@ -251,6 +251,9 @@ impl Scanner<'_> {
         }
         let mut found = Vec::new();
         let mut seen = HashSet::new();
+        if let Ok(m) = std::fs::metadata(&skills) {
+            seen.insert((m.dev(), m.ino()));
+        }
         self.find_skill_dirs(&skills, 0, &mut found, &mut seen);
         for dir in found {
             let source = self.rel(&dir);
@@ -272,8 +275,11 @@ impl Scanner<'_> {
             let content_hash = match hash::hash_listing(&listing) {
                 Ok(h) => h,
                 Err(e) => {
-                    self.note(format!("{source}: could not be read: {e}"));
-                    continue;
+                    // Keep the skill (it is identifiable); its hash is unknown.
+                    self.note(format!(
+                        "{source}: a file could not be read, hash unknown: {e}"
+                    ));
+                    String::new()
                 }
             };
             let fm = read_frontmatter(&dir.join("SKILL.md"));
@@ -318,7 +324,11 @@ impl Scanner<'_> {
             let Ok(ft) = entry.file_type() else { continue };
             let path = entry.path();
             if ft.is_dir() {
-                subdirs.push(path);
+                if let Ok(m) = entry.metadata()
+                    && seen.insert((m.dev(), m.ino()))
+                {
+                    subdirs.push(path);
+                }
             } else if ft.is_symlink() {
                 // Follow symlinked skill folders, but never the same folder twice (loops).
                 match std::fs::metadata(&path) {
@@ -327,7 +337,9 @@ impl Scanner<'_> {
                             subdirs.push(path);
                         } else {
                             let rel = self.rel(&path);
-                            self.note(format!("{rel}: symlink loop, not followed"));
+                            self.note(format!(
+                                "{rel}: symlink to a folder already scanned (a loop or a duplicate), not followed"
+                            ));
                         }
                     }
                     Ok(m) if m.is_file() && entry.file_name() == "SKILL.md" => is_skill = true,
@@ -373,7 +385,11 @@ impl Scanner<'_> {
             let path = entry.path();
             let is_md = path.extension().is_some_and(|e| e == "md");
             if ft.is_dir() {
-                self.collect_md(&path, depth + 1, out, seen);
+                if let Ok(m) = entry.metadata()
+                    && seen.insert((m.dev(), m.ino()))
+                {
+                    self.collect_md(&path, depth + 1, out, seen);
+                }
             } else if ft.is_file() && is_md {
                 if out.len() >= MAX_ENTRIES_PER_FOLDER {
                     let rel = self.rel(dir);
@@ -392,7 +408,9 @@ impl Scanner<'_> {
                             self.collect_md(&path, depth + 1, out, seen);
                         } else {
                             let rel = self.rel(&path);
-                            self.note(format!("{rel}: symlink loop, not followed"));
+                            self.note(format!(
+                                "{rel}: symlink to a folder already scanned (a loop or a duplicate), not followed"
+                            ));
                         }
                     }
                     Ok(m) if m.is_file() && is_md => out.push((path, m)),
@@ -420,6 +438,9 @@ impl Scanner<'_> {
         }
         let mut files = Vec::new();
         let mut seen = HashSet::new();
+        if let Ok(m) = std::fs::metadata(&base) {
+            seen.insert((m.dev(), m.ino()));
+        }
         self.collect_md(&base, 0, &mut files, &mut seen);
         for (file, meta) in files {
             let source = self.rel(&file);
@@ -754,7 +775,11 @@ pub fn derive_flags(
             continue;
         };
         let a = &mut snap.artifacts[i];
-        if let Some(h) = &r.content_hash {
+        if let Some(h) = r
+            .content_hash
+            .as_ref()
+            .filter(|_| !a.content_hash.is_empty())
+        {
             a.local_modified = Some(!a.content_hash.eq_ignore_ascii_case(h));
         }
         if let Some(entry) = collection.get(&r.name, &r.artifact_type, r.from_collection.as_deref())

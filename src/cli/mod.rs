@@ -207,6 +207,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         db_path: cli.db.clone(),
         roots: cli.roots.clone(),
     };
+    if let Command::Config {
+        action: ConfigAction::Set { key, value },
+    } = &cli.command
+    {
+        // Needs only the file's path, so a file that no longer loads can be repaired.
+        return config_set(&Config::file_path()?, key, value, cli.json);
+    }
     let cfg = Config::load(&overrides)?;
     if let Command::Config { action } = &cli.command {
         return run_config(&cfg, action, cli.json);
@@ -603,6 +610,24 @@ fn run_config(cfg: &Config, action: &ConfigAction, json: bool) -> Result<ExitCod
                 t.print();
                 println!("file: {}", cfg.config_file.display());
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config_set(file: &std::path::Path, key: &str, value: &str, json: bool) -> Result<ExitCode> {
+    config::set_in_file(file, key, value)?;
+    if json {
+        print_json(&serde_json::json!({ "key": key, "value": value, "file": file }));
+    } else {
+        println!("{key} = {value} (in {})", file.display());
+        if let Some(s) = config::setting(key)
+            && std::env::var_os(s.env).is_some()
+        {
+            println!(
+                "note: {} is set in the environment and overrides the file",
+                s.env
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

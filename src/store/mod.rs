@@ -99,6 +99,13 @@ impl Store {
         if !existed {
             restrict_permissions(path, 0o600);
         }
+        if let Some(note) = notes.first() {
+            // Remembered so that later runs (another CLI call, the tray) can say it too.
+            let _ = writer.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_rebuild', ?1)",
+                [format!("{} (at unix ms {})", note, now_ms())],
+            );
+        }
         Ok(Store {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
