@@ -18,9 +18,12 @@ pub mod humanize;
 pub mod manager;
 pub mod model;
 pub mod records;
+pub mod refresh;
 pub mod scan;
 pub mod schedule;
+pub mod service;
 pub mod store;
+pub mod watch;
 
 pub use config::{Config, Overrides};
 pub use error::{CacheError, Result};

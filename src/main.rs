@@ -24,7 +24,13 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: bool) {
-    let default = if verbose { "debug" } else { "warn" };
+    // notify logs its own recoverable hiccups (a folder gone before it was unwatched) as
+    // warnings; the engine reports what matters itself.
+    let default = if verbose {
+        "debug"
+    } else {
+        "warn,notify=error,notify_debouncer_full=error"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SKILLMEAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

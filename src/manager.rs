@@ -473,22 +473,67 @@ impl CacheManager {
         self.refresh_one(&id, &path, &collection)
     }
 
+    /// One attempt at refreshing a project (by id or path), forced, without marking it errored
+    /// on failure: for callers that retry (the refresh job), which then call
+    /// [`CacheManager::record_failure`] after the last attempt.
+    pub fn try_refresh(&self, key: &str) -> Result<ProjectRefresh> {
+        let (id, path) = self.resolve(key)?;
+        let collection = self.collection();
+        self.scan_and_store(&id, &path, &collection)
+    }
+
+    /// Announces a failed refresh attempt; after the last one (`final_attempt`), marks the
+    /// project errored with the reason, keeping its last good data.
+    pub fn record_failure(
+        &self,
+        id: &str,
+        path: &str,
+        error: &CacheError,
+        attempt: u32,
+        final_attempt: bool,
+    ) {
+        let msg = error.to_string();
+        if final_attempt && !error.is_not_found() {
+            let _ = self.inner.store.mark_error(id, &msg);
+        }
+        self.inner.events.send(CacheEvent::RefreshFailed {
+            id: id.to_string(),
+            path: path.to_string(),
+            error: msg,
+            attempt,
+            final_attempt,
+        });
+    }
+
+    /// The projects a scheduled refresh should re-read: discovery first (new projects are
+    /// added), then every project that is stale, errored, missing or whose folder vanished.
+    /// Projects stale only by age are announced as invalidated by TTL.
+    pub fn plan_stale(&self) -> Result<Vec<(String, String)>> {
+        self.sync_discovered()?;
+        let refs = self.inner.store.project_refs(self.stale_before())?;
+        let mut plan = Vec::new();
+        for r in refs {
+            let gone = !Path::new(&r.path).is_dir();
+            if r.status == ProjectStatus::Fresh && !gone {
+                continue;
+            }
+            if r.status == ProjectStatus::Stale && r.refreshed && !r.invalidated {
+                self.inner.events.send(CacheEvent::ProjectInvalidated {
+                    id: Some(r.id.clone()),
+                    path: Some(r.path.clone()),
+                    reason: InvalidationReason::Ttl,
+                });
+            }
+            plan.push((r.id, r.path));
+        }
+        Ok(plan)
+    }
+
     /// Scans one project and writes the result; on failure marks it errored (keeping its last
     /// good data) and announces the failure.
     fn refresh_one(&self, id: &str, path: &str, collection: &Collection) -> Result<ProjectRefresh> {
-        self.scan_and_store(id, path, collection).inspect_err(|e| {
-            let msg = e.to_string();
-            if !e.is_not_found() {
-                let _ = self.inner.store.mark_error(id, &msg);
-            }
-            self.inner.events.send(CacheEvent::RefreshFailed {
-                id: id.to_string(),
-                path: path.to_string(),
-                error: msg,
-                attempt: 1,
-                final_attempt: true,
-            });
-        })
+        self.scan_and_store(id, path, collection)
+            .inspect_err(|e| self.record_failure(id, path, e, 1, true))
     }
 
     fn scan_and_store(

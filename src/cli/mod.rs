@@ -1,6 +1,7 @@
 //! Argument parsing and the commands of `skillmeat-cache`.
 
 mod table;
+mod watch;
 
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -139,6 +140,9 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
+    /// Keep the cache fresh in the foreground: schedule, file watching, printing each event
+    /// (JSON lines with --json) until Ctrl-C or SIGTERM.
+    Watch,
     /// Read or change settings in ~/.skillmeat/config.toml [cache].
     Config {
         #[command(subcommand)]
@@ -217,6 +221,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let cfg = Config::load(&overrides)?;
     if let Command::Config { action } = &cli.command {
         return run_config(&cfg, action, cli.json);
+    }
+    if let Command::Watch = cli.command {
+        return watch::run(cfg, cli.json);
     }
     let m = CacheManager::open(cfg)?;
     let json = cli.json;
@@ -556,7 +563,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 t.print();
             }
         }
-        Command::Config { .. } => unreachable!("handled before opening the cache"),
+        Command::Config { .. } | Command::Watch => unreachable!("handled before opening the cache"),
     }
     Ok(ExitCode::SUCCESS)
 }

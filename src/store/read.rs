@@ -155,6 +155,10 @@ pub struct ProjectRef {
     pub origin: ProjectOrigin,
     /// Status now.
     pub status: ProjectStatus,
+    /// True when it was invalidated explicitly (not only past its TTL).
+    pub invalidated: bool,
+    /// True when it was ever refreshed successfully.
+    pub refreshed: bool,
 }
 
 const PROJECT_COLS: &str = "id, path, name, description, origin, missing, error, refreshed_at, invalidated_at, invalidated_reason, created_at, n_skill, n_agent, n_command, n_hook, n_mcp_server, n_outdated, n_modified, claude_md, profiles, notes";
@@ -339,7 +343,7 @@ impl Store {
     pub fn project_refs(&self, stale_before: i64) -> Result<Vec<ProjectRef>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT id, path, origin, {STATUS_SQL} FROM projects ORDER BY path"
+                "SELECT id, path, origin, {STATUS_SQL}, invalidated_at IS NOT NULL, refreshed_at IS NOT NULL FROM projects ORDER BY path"
             ))?;
             let rows = stmt
                 .query_map([stale_before], |r| {
@@ -349,6 +353,8 @@ impl Store {
                         origin: ProjectOrigin::parse(&r.get::<_, String>(2)?),
                         status: ProjectStatus::parse(&r.get::<_, String>(3)?)
                             .unwrap_or(ProjectStatus::Stale),
+                        invalidated: r.get(4)?,
+                        refreshed: r.get(5)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

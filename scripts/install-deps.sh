@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need and the machine lacks. Idempotent: checks
+# first, installs only what is missing, runs `apt-get update` only when it has to install.
+set -euo pipefail
+
+if [ -f "$HOME/.cargo/env" ]; then
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+
+need_cmd() { command -v "$1" >/dev/null 2>&1; }
+
+if ! need_cmd cargo; then
+  echo "install-deps: cargo is not on PATH; install Rust (rustup) first" >&2
+  exit 1
+fi
+if need_cmd rustup; then
+  for comp in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$comp"; then
+      rustup component add "$comp"
+    fi
+  done
+fi
+
+# Debian packages: the list grows with the tray app (see README).
+packages=(pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

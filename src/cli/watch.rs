@@ -1,0 +1,59 @@
+//! `skillmeat-cache watch`: the engine service in the foreground, one line per event.
+
+use skillmeat_cache::service::Service;
+use skillmeat_cache::{CacheError, CacheManager, Config, EventBus, Result};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Runs the service until Ctrl-C or SIGTERM, printing every event.
+pub fn run(cfg: Config, json: bool) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CacheError::io(std::path::Path::new("<runtime>"), e))?;
+    rt.block_on(async move {
+        let manager = CacheManager::open_with_events(cfg, EventBus::default())?;
+        let mut events = manager.events().subscribe();
+        let service = Service::start_with(manager).await?;
+        let db = service.manager().store().path().display().to_string();
+        if !json {
+            println!("watching; cache {db}; Ctrl-C to stop");
+        }
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| CacheError::io(std::path::Path::new("<signal>"), e))?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                ev = events.recv() => match ev {
+                    Ok(ev) => print_event(&ev, json),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        eprintln!("skillmeat-cache: {n} events not shown (output too slow)");
+                    }
+                    Err(_) => break,
+                },
+            }
+        }
+        service.stop().await;
+        if !json {
+            println!("stopped");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn print_event(ev: &skillmeat_cache::CacheEvent, json: bool) {
+    let now = chrono::Local::now();
+    let mut out = std::io::stdout().lock();
+    let _ = if json {
+        let mut v = serde_json::to_value(ev).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("at".into(), now.timestamp_millis().into());
+        }
+        writeln!(out, "{v}")
+    } else {
+        writeln!(out, "[{}] {}", now.format("%H:%M:%S"), ev.describe())
+    };
+    let _ = out.flush();
+}

@@ -1,0 +1,762 @@
+//! `FileWatcher`: one notify-debouncer-full watcher for everything. Each cached project's
+//! profile roots (recursively) and top-level files, the discovery roots (so new projects are
+//! found and deleted ones marked missing) and the SkillMeat collections. A debounced batch of
+//! events becomes a set of projects queued on the [`RefreshJob`], each exactly once.
+//!
+//! Lost events (`need_rescan`) make every project be re-read, and say so. When the OS refuses
+//! more watches, the projects that could not be watched are polled instead, visibly.
+
+use crate::config::{Config, PROFILE_ROOTS};
+use crate::error::{CacheError, Result};
+use crate::events::{CacheEvent, InvalidationReason};
+use crate::manager::CacheManager;
+use crate::model::ProjectOrigin;
+use crate::refresh::RefreshJob;
+use crate::store::{ProjectFilter, now_ms};
+use notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, NoCache, new_debouncer_opt};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the watcher behaves.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Quiet time after an event before it is acted on.
+    pub debounce: Duration,
+    /// How often the debouncer looks for expired events (bounds the extra wait; a steady
+    /// stream of writes is acted on every `debounce + tick`, never starved).
+    pub tick: Duration,
+    /// Poll interval for projects the OS refused to watch.
+    pub poll_interval: Duration,
+    /// Discovery roots, depth and pruned names.
+    pub roots: Vec<PathBuf>,
+    /// Levels below each root where new projects may appear.
+    pub depth: usize,
+    /// Folder names never watched.
+    pub prune: Vec<String>,
+    /// The SkillMeat collections folder.
+    pub collections_dir: PathBuf,
+}
+
+impl WatchOptions {
+    /// Options from the configuration (debounce, roots, depth, prunes, collections).
+    pub fn from_config(cfg: &Config) -> Self {
+        let debounce = Duration::from_millis(cfg.debounce_ms.max(1));
+        let max_wait = Duration::from_millis(cfg.max_wait_ms.max(cfg.debounce_ms + 1));
+        WatchOptions {
+            debounce,
+            tick: (debounce / 2)
+                .min(max_wait - debounce)
+                .max(Duration::from_millis(1)),
+            poll_interval: Duration::from_secs(2),
+            roots: cfg
+                .roots
+                .iter()
+                .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
+                .collect(),
+            depth: cfg.depth,
+            prune: cfg.prune.clone(),
+            collections_dir: std::fs::canonicalize(&cfg.collections_dir)
+                .unwrap_or_else(|_| cfg.collections_dir.clone()),
+        }
+    }
+}
+
+/// What the watcher is doing, for status displays.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WatchStatus {
+    /// `watching`, `degraded` (some projects polled), `paused` or `stopped`.
+    pub state: String,
+    /// Projects watched natively.
+    pub projects_watched: usize,
+    /// Paths of projects polled because the OS refused more watches.
+    pub polled: Vec<String>,
+    /// Folders watched (native watch requests).
+    pub watches: usize,
+    /// Roots or folders that could not be watched, with the reason.
+    pub problems: Vec<String>,
+    /// Debounced event batches handled.
+    pub batches: u64,
+    /// Times events were lost and everything was re-read.
+    pub rescans: u64,
+    /// Unix ms of the last relevant event.
+    pub last_event_at: Option<i64>,
+}
+
+type NativeDebouncer = Debouncer<RecommendedWatcher, NoCache>;
+type PollDebouncer = Debouncer<notify::PollWatcher, NoCache>;
+
+struct Watched {
+    id: String,
+    paths: Vec<PathBuf>,
+    polled: bool,
+}
+
+#[derive(Default)]
+struct State {
+    native: Option<NativeDebouncer>,
+    poller: Option<PollDebouncer>,
+    running: bool,
+    paused: bool,
+    /// Project root → what is watched for it.
+    projects: HashMap<PathBuf, Watched>,
+    /// Folders of the discovery trees and collections watched non-recursively.
+    extra: HashSet<PathBuf>,
+    status: WatchStatus,
+    worker: Option<std::thread::JoinHandle<()>>,
+    tx: Option<mpsc::Sender<Msg>>,
+}
+
+enum Msg {
+    Events(DebounceEventResult),
+    Stop,
+}
+
+struct Inner {
+    manager: CacheManager,
+    job: RefreshJob,
+    opts: WatchOptions,
+    state: Mutex<State>,
+}
+
+/// The file watcher. Cheap to clone.
+#[derive(Clone)]
+pub struct FileWatcher {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FileWatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileWatcher").finish_non_exhaustive()
+    }
+}
+
+/// What an event path means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMeaning {
+    /// Inside a project, and it matters: refresh that project (id). `rewatch` when the
+    /// project folder or a profile root itself appeared or vanished.
+    Project {
+        /// Project id.
+        id: String,
+        /// The watch set of the project must be rebuilt.
+        rewatch: bool,
+    },
+    /// In a discovery tree outside every project: discovery may find something new.
+    Discovery,
+    /// A SkillMeat collection file: every project's outdated flags may change.
+    Collection,
+    /// Nothing we care about (editor temp files, pruned folders, other files).
+    Ignored,
+}
+
+/// True for names editors use for temporary files (`x~`, `.x.swp`, `x.tmp`, `.#x`, `4913`).
+pub fn is_temp_name(name: &str) -> bool {
+    name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".swo")
+        || name.ends_with(".tmp")
+        || name.starts_with(".#")
+        || name == "4913"
+}
+
+impl FileWatcher {
+    /// A stopped watcher that queues refreshes on `job`.
+    pub fn new(manager: CacheManager, job: RefreshJob, opts: WatchOptions) -> Self {
+        FileWatcher {
+            inner: Arc::new(Inner {
+                manager,
+                job,
+                opts,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts watching every cached project, the discovery roots and the collections.
+    /// Starting a running watcher does nothing. A root that does not exist is reported in
+    /// the status, not fatal.
+    pub fn start(&self) -> Result<()> {
+        let mut st = self.state();
+        if st.running {
+            return Ok(());
+        }
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let handler_tx = tx.clone();
+        let native = new_debouncer_opt::<_, RecommendedWatcher, NoCache>(
+            self.inner.opts.debounce,
+            Some(self.inner.opts.tick.min(self.inner.opts.debounce)),
+            move |r: DebounceEventResult| {
+                let _ = handler_tx.send(Msg::Events(r));
+            },
+            NoCache,
+            notify::Config::default(),
+        )
+        .map_err(|e| CacheError::Config(format!("cannot start the file watcher: {e}")))?;
+        st.native = Some(native);
+        st.running = true;
+        st.paused = false;
+        st.tx = Some(tx);
+        st.status = WatchStatus::default();
+        let me = self.clone();
+        st.worker = Some(
+            std::thread::Builder::new()
+                .name("skillmeat-watch".into())
+                .spawn(move || me.worker(rx))
+                .map_err(|e| CacheError::io(Path::new("<thread>"), e))?,
+        );
+        drop(st);
+        self.sync_projects()?;
+        self.watch_discovery_and_collections();
+        self.announce();
+        Ok(())
+    }
+
+    /// Stops watching. Events already seen but still inside the debounce window are
+    /// delivered first (the refreshes they cause are queued). Stopping a stopped watcher
+    /// does nothing.
+    pub fn stop(&self) {
+        let (native, poller, tx, worker) = {
+            let mut st = self.state();
+            if !st.running {
+                return;
+            }
+            st.running = false;
+            st.projects.clear();
+            st.extra.clear();
+            (
+                st.native.take(),
+                st.poller.take(),
+                st.tx.take(),
+                st.worker.take(),
+            )
+        };
+        // Flush: let events inside the debounce window expire and reach the worker.
+        if native.is_some() {
+            std::thread::sleep(self.inner.opts.debounce + self.inner.opts.tick * 2);
+        }
+        if let Some(n) = native {
+            n.stop();
+        }
+        if let Some(p) = poller {
+            p.stop();
+        }
+        if let Some(tx) = tx {
+            let _ = tx.send(Msg::Stop);
+        }
+        if let Some(w) = worker {
+            let _ = w.join();
+        }
+        self.inner.manager.events().send(CacheEvent::WatchStatus {
+            state: "stopped".into(),
+            message: "file watching stopped".into(),
+        });
+    }
+
+    /// Pauses watching (the watches are dropped). Nothing is refreshed from file changes
+    /// until [`FileWatcher::resume`].
+    pub fn pause(&self) {
+        if !self.state().running {
+            return;
+        }
+        self.stop();
+        self.state().paused = true;
+        self.inner.manager.events().send(CacheEvent::WatchStatus {
+            state: "paused".into(),
+            message: "file watching paused".into(),
+        });
+    }
+
+    /// Resumes watching after a pause; every project is re-read, since changes made
+    /// while paused were not seen.
+    pub fn resume(&self) -> Result<()> {
+        self.start()?;
+        let ids = self.watched_ids();
+        self.inner.job.enqueue_many(ids);
+        Ok(())
+    }
+
+    /// True while paused.
+    pub fn is_paused(&self) -> bool {
+        self.state().paused
+    }
+
+    /// Where the watcher stands.
+    pub fn status(&self) -> WatchStatus {
+        let st = self.state();
+        let mut s = st.status.clone();
+        s.state = if st.running {
+            if st.projects.values().any(|w| w.polled) {
+                "degraded".into()
+            } else {
+                "watching".into()
+            }
+        } else if st.paused {
+            "paused".into()
+        } else {
+            "stopped".into()
+        };
+        s.projects_watched = st.projects.values().filter(|w| !w.polled).count();
+        s.polled = st
+            .projects
+            .iter()
+            .filter(|(_, w)| w.polled)
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        s.polled.sort();
+        s
+    }
+
+    fn watched_ids(&self) -> Vec<String> {
+        self.state()
+            .projects
+            .values()
+            .map(|w| w.id.clone())
+            .collect()
+    }
+
+    fn announce(&self) {
+        let s = self.status();
+        let message = if s.polled.is_empty() {
+            format!("watching {} project(s)", s.projects_watched)
+        } else {
+            format!(
+                "the OS refused more file watches: {} project(s) polled every {} s instead",
+                s.polled.len(),
+                self.inner.opts.poll_interval.as_secs()
+            )
+        };
+        self.inner.manager.events().send(CacheEvent::WatchStatus {
+            state: s.state,
+            message,
+        });
+    }
+
+    /// Brings the watched projects in line with the cache: new ones watched, removed ones
+    /// unwatched.
+    pub fn sync_projects(&self) -> Result<()> {
+        let projects = self
+            .inner
+            .manager
+            .list_projects(&ProjectFilter::default())?
+            .items;
+        let want: HashMap<PathBuf, (String, ProjectOrigin)> = projects
+            .into_iter()
+            .map(|p| (PathBuf::from(&p.path), (p.id, p.origin)))
+            .collect();
+        let mut st = self.state();
+        if !st.running {
+            return Ok(());
+        }
+        let gone: Vec<PathBuf> = st
+            .projects
+            .keys()
+            .filter(|p| !want.contains_key(*p))
+            .cloned()
+            .collect();
+        for p in gone {
+            unwatch_project(&mut st, &p);
+        }
+        let mut degraded = false;
+        for (path, (id, origin)) in want {
+            if !st.projects.contains_key(&path) {
+                degraded |= self.watch_project_locked(&mut st, &path, &id, origin);
+            }
+        }
+        drop(st);
+        if degraded {
+            self.announce();
+        }
+        Ok(())
+    }
+
+    /// Watches one project (called with the state locked). True when it had to be polled.
+    fn watch_project_locked(
+        &self,
+        st: &mut State,
+        root: &Path,
+        id: &str,
+        origin: ProjectOrigin,
+    ) -> bool {
+        let mut targets: Vec<(PathBuf, RecursiveMode)> = Vec::new();
+        if origin != ProjectOrigin::User {
+            // The folder itself: top-level files, and profile roots appearing or vanishing.
+            targets.push((root.to_path_buf(), RecursiveMode::NonRecursive));
+        }
+        for p in PROFILE_ROOTS {
+            let dir = root.join(p);
+            if dir.is_dir() {
+                targets.push((dir, RecursiveMode::Recursive));
+            }
+        }
+        let mut watched = Vec::new();
+        let mut refused = false;
+        if let Some(native) = st.native.as_mut() {
+            for (path, mode) in &targets {
+                match native.watch(path, *mode) {
+                    Ok(()) => watched.push(path.clone()),
+                    Err(e) if is_limit(&e) => {
+                        refused = true;
+                        break;
+                    }
+                    Err(e) => {
+                        if path.exists() {
+                            st.status.problems.push(format!("{}: {e}", path.display()));
+                        }
+                    }
+                }
+            }
+            if refused {
+                for p in watched.drain(..) {
+                    let _ = native.unwatch(&p);
+                }
+            }
+        }
+        st.status.watches += watched.len();
+        if refused {
+            let tx = st.tx.clone();
+            let interval = self.inner.opts.poll_interval;
+            let debounce = self.inner.opts.debounce;
+            if st.poller.is_none()
+                && let Some(tx) = tx
+            {
+                match new_debouncer_opt::<_, notify::PollWatcher, NoCache>(
+                    debounce,
+                    None,
+                    move |r: DebounceEventResult| {
+                        let _ = tx.send(Msg::Events(r));
+                    },
+                    NoCache,
+                    notify::Config::default().with_poll_interval(interval),
+                ) {
+                    Ok(p) => st.poller = Some(p),
+                    Err(e) => st.status.problems.push(format!("polling unavailable: {e}")),
+                }
+            }
+            if let Some(poller) = st.poller.as_mut() {
+                for (path, mode) in &targets {
+                    if poller.watch(path, *mode).is_ok() {
+                        watched.push(path.clone());
+                    }
+                }
+            }
+        }
+        st.projects.insert(
+            root.to_path_buf(),
+            Watched {
+                id: id.to_string(),
+                paths: watched,
+                polled: refused,
+            },
+        );
+        refused
+    }
+
+    fn rewatch(&self, root: &Path) {
+        let mut st = self.state();
+        if !st.running {
+            return;
+        }
+        let Some(w) = st.projects.get(root) else {
+            return;
+        };
+        let id = w.id.clone();
+        unwatch_project(&mut st, root);
+        let origin = if root == self.inner.manager.config().home {
+            ProjectOrigin::User
+        } else {
+            ProjectOrigin::Discovered
+        };
+        self.watch_project_locked(&mut st, root, &id, origin);
+    }
+
+    /// Watches the folders of the discovery trees where a new project can appear (down to
+    /// `depth - 1` levels, pruned, not inside known projects) and the collections folder.
+    fn watch_discovery_and_collections(&self) {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut problems = Vec::new();
+        let projects: HashSet<PathBuf> = self.state().projects.keys().cloned().collect();
+        for root in &self.inner.opts.roots {
+            if !root.is_dir() {
+                problems.push(format!(
+                    "root {} does not exist (not watched)",
+                    root.display()
+                ));
+                continue;
+            }
+            let mut it = walkdir::WalkDir::new(root)
+                .max_depth(self.inner.opts.depth.saturating_sub(1))
+                .into_iter();
+            while let Some(Ok(e)) = it.next() {
+                if !e.file_type().is_dir() {
+                    continue;
+                }
+                let name = e.file_name().to_string_lossy();
+                let pruned = e.depth() > 0
+                    && (self.inner.opts.prune.iter().any(|p| p == name.as_ref())
+                        || PROFILE_ROOTS.contains(&name.as_ref()));
+                if pruned || (e.depth() > 0 && projects.contains(e.path())) {
+                    it.skip_current_dir();
+                    continue;
+                }
+                dirs.push(e.path().to_path_buf());
+            }
+        }
+        let cdir = &self.inner.opts.collections_dir;
+        if cdir.is_dir() {
+            dirs.push(cdir.clone());
+            if let Ok(read) = std::fs::read_dir(cdir) {
+                dirs.extend(
+                    read.filter_map(|e| e.ok())
+                        .map(|e| e.path())
+                        .filter(|p| p.is_dir()),
+                );
+            }
+        }
+        let mut st = self.state();
+        st.status.problems.extend(problems);
+        for d in dirs {
+            if st.extra.contains(&d) || st.projects.contains_key(&d) {
+                continue;
+            }
+            if let Some(native) = st.native.as_mut() {
+                match native.watch(&d, RecursiveMode::NonRecursive) {
+                    Ok(()) => {
+                        st.extra.insert(d);
+                        st.status.watches += 1;
+                    }
+                    Err(e) => st.status.problems.push(format!("{}: {e}", d.display())),
+                }
+            }
+        }
+    }
+
+    /// What an event at `path` means (path → project, relevance).
+    pub fn classify(&self, path: &Path) -> PathMeaning {
+        let st = self.state();
+        classify_path(&st.projects, &self.inner.opts, path)
+    }
+
+    fn worker(&self, rx: mpsc::Receiver<Msg>) {
+        while let Ok(msg) = rx.recv() {
+            match msg {
+                Msg::Stop => break,
+                Msg::Events(Ok(events)) => self.handle_events(events),
+                Msg::Events(Err(errors)) => {
+                    let limit = errors.iter().any(is_limit);
+                    for e in &errors {
+                        tracing::warn!("file watcher: {e}");
+                    }
+                    if limit {
+                        // Some folder of a recursive watch could not be added: re-read
+                        // everything now and poll what cannot be watched.
+                        self.rescan("the OS refused more file watches");
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle_events(&self, events: Vec<notify_debouncer_full::DebouncedEvent>) {
+        let mut ids: Vec<(String, PathBuf)> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut rewatch: HashSet<PathBuf> = HashSet::new();
+        let (mut discovery, mut collection, mut rescan) = (false, false, false);
+        {
+            let st = self.state();
+            for ev in &events {
+                if ev.need_rescan() {
+                    rescan = true;
+                    continue;
+                }
+                // Reads (including our own scans) are not changes.
+                if matches!(ev.kind, notify::EventKind::Access(_)) {
+                    continue;
+                }
+                for p in &ev.paths {
+                    match classify_path(&st.projects, &self.inner.opts, p) {
+                        PathMeaning::Project { id, rewatch: rw } => {
+                            let root = project_root(&st.projects, p).unwrap_or_default();
+                            if rw {
+                                rewatch.insert(root.clone());
+                            }
+                            if seen.insert(id.clone()) {
+                                ids.push((id, root));
+                            }
+                        }
+                        PathMeaning::Discovery => discovery = true,
+                        PathMeaning::Collection => collection = true,
+                        PathMeaning::Ignored => {}
+                    }
+                }
+            }
+        }
+        {
+            let mut st = self.state();
+            st.status.batches += 1;
+            if !ids.is_empty() || discovery || collection || rescan {
+                st.status.last_event_at = Some(now_ms());
+            }
+        }
+        if rescan {
+            self.rescan("file events were lost (the OS event queue overflowed)");
+            return;
+        }
+        // Watches first, then the refresh: whatever is written after this is seen by the
+        // watcher, whatever was written before is read by the refresh.
+        for root in rewatch {
+            self.rewatch(&root);
+        }
+        if discovery {
+            self.watch_discovery_and_collections();
+            let m = self.inner.manager.clone();
+            match m.sync_discovered() {
+                Ok(added) => {
+                    let _ = self.sync_projects();
+                    let st = self.state();
+                    for id in added {
+                        if let Some((root, _)) = st.projects.iter().find(|(_, w)| w.id == id) {
+                            ids.push((id, root.clone()));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("discovery after a file event failed: {e}"),
+            }
+        }
+        if collection {
+            let st = self.state();
+            ids = st
+                .projects
+                .iter()
+                .map(|(root, w)| (w.id.clone(), root.clone()))
+                .collect();
+        }
+        for (id, root) in &ids {
+            self.inner
+                .manager
+                .events()
+                .send(CacheEvent::ProjectInvalidated {
+                    id: Some(id.clone()),
+                    path: Some(root.display().to_string()),
+                    reason: InvalidationReason::Watcher,
+                });
+        }
+        self.inner
+            .job
+            .enqueue_many(ids.into_iter().map(|(id, _)| id));
+    }
+
+    /// Re-reads every project (events may have been lost) and says so.
+    pub fn rescan(&self, why: &str) {
+        self.state().status.rescans += 1;
+        self.inner.manager.events().send(CacheEvent::WatchStatus {
+            state: "rescan".into(),
+            message: format!("{why}: re-reading every project"),
+        });
+        // Projects whose watches failed part way are moved to polling.
+        let roots: Vec<PathBuf> = self.state().projects.keys().cloned().collect();
+        for r in &roots {
+            self.rewatch(r);
+        }
+        let _ = self.inner.manager.sync_discovered();
+        let _ = self.sync_projects();
+        let ids = self.watched_ids();
+        self.inner.job.enqueue_many(ids);
+        self.announce();
+    }
+}
+
+fn is_limit(e: &notify::Error) -> bool {
+    matches!(e.kind, notify::ErrorKind::MaxFilesWatch)
+        || matches!(&e.kind, notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::ENOSPC))
+}
+
+fn unwatch_project(st: &mut State, root: &Path) {
+    if let Some(w) = st.projects.remove(root) {
+        for p in &w.paths {
+            let done = if w.polled {
+                st.poller.as_mut().map(|x| x.unwatch(p).is_ok())
+            } else {
+                st.native.as_mut().map(|x| x.unwatch(p).is_ok())
+            };
+            if done == Some(true) && !w.polled {
+                st.status.watches = st.status.watches.saturating_sub(1);
+            }
+        }
+    }
+}
+
+/// The deepest watched project root containing `path`.
+fn project_root(projects: &HashMap<PathBuf, Watched>, path: &Path) -> Option<PathBuf> {
+    path.ancestors()
+        .find(|a| projects.contains_key(*a))
+        .map(Path::to_path_buf)
+}
+
+fn classify_path(
+    projects: &HashMap<PathBuf, Watched>,
+    opts: &WatchOptions,
+    path: &Path,
+) -> PathMeaning {
+    if let Some(root) = project_root(projects, path) {
+        let id = projects[&root].id.clone();
+        let rel = path.strip_prefix(&root).unwrap_or(Path::new(""));
+        let comps: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .collect();
+        let Some(first) = comps.first() else {
+            return PathMeaning::Project { id, rewatch: true };
+        };
+        if PROFILE_ROOTS.contains(&first.as_str()) {
+            let last = comps.last().map(String::as_str).unwrap_or("");
+            if comps.len() > 1
+                && (is_temp_name(last)
+                    || comps[1..comps.len() - 1]
+                        .iter()
+                        .any(|c| opts.prune.iter().any(|p| p == c)))
+            {
+                return PathMeaning::Ignored;
+            }
+            return PathMeaning::Project {
+                id,
+                rewatch: comps.len() == 1,
+            };
+        }
+        if comps.len() == 1 && (first == ".mcp.json" || first == "CLAUDE.md") {
+            return PathMeaning::Project { id, rewatch: false };
+        }
+        return PathMeaning::Ignored;
+    }
+    if path.starts_with(&opts.collections_dir) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        return if name == "collection.toml" || name == "collection.lock" {
+            PathMeaning::Collection
+        } else {
+            PathMeaning::Ignored
+        };
+    }
+    if opts.roots.iter().any(|r| path.starts_with(r)) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if is_temp_name(&name) || opts.prune.contains(&name) {
+            return PathMeaning::Ignored;
+        }
+        return PathMeaning::Discovery;
+    }
+    PathMeaning::Ignored
+}
