@@ -209,15 +209,7 @@ impl CacheManager {
                 return Err(e);
             }
         };
-        let project = self.inner.store.get_project(&id, self.stale_before())?;
-        let artifacts = self
-            .inner
-            .store
-            .list_artifacts(&ArtifactFilter {
-                project: Some(id),
-                ..Default::default()
-            })?
-            .items;
+        let (project, artifacts) = self.inner.store.project_detail(&id, self.stale_before())?;
         self.count(project.status == ProjectStatus::Fresh);
         Ok(ProjectDetail { project, artifacts })
     }

@@ -155,7 +155,13 @@ impl Store {
             None if self.read_only => open_read_only(&self.path, self.busy_timeout)?,
             None => open_reader(&self.path, self.busy_timeout)?,
         };
-        let out = f(&conn).map_err(|e| self.busy(e));
+        // One read transaction: every query of `f` sees the same snapshot.
+        let out = conn
+            .execute_batch("BEGIN")
+            .map_err(CacheError::from)
+            .and_then(|_| f(&conn))
+            .map_err(|e| self.busy(e));
+        let _ = conn.execute_batch("COMMIT");
         let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if pool.len() < 8 {
             pool.push(conn);
@@ -281,51 +287,20 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
     }
     let mut conn = Connection::open_with_flags(path, flags).map_err(classify)?;
     configure(&conn, busy_timeout).map_err(classify)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-        .map_err(classify)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!("journal mode is {mode}, not WAL");
-    }
+    // Identity first, in one read snapshot, before anything is written: a foreign SQLite
+    // file must be refused untouched (not switched to WAL, not moved aside).
+    let version = identify(&conn, path)?;
     let check: String = conn
         .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
         .map_err(classify)?;
     if check != "ok" {
         return Err(Opened::Corrupt(format!("quick_check: {check}")));
     }
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .map_err(classify)?;
-    if version > schema::SCHEMA_VERSION {
-        return Err(Opened::Corrupt(format!(
-            "schema version {version} is newer than this program's {}",
-            schema::SCHEMA_VERSION
-        )));
-    }
-    if version == 0 {
-        let tables: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(classify)?;
-        if tables > 0 {
-            return Err(Opened::Failed(CacheError::Config(format!(
-                "{} is an SQLite database of another program (not a skillmeat-tray cache); choose another cache-path",
-                path.display()
-            ))));
-        }
-    } else {
-        let marker: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'app'", [], |r| r.get(0))
-            .ok();
-        if marker.as_deref() != Some(schema::APP_MARKER) {
-            return Err(Opened::Failed(CacheError::Config(format!(
-                "{} is not a skillmeat-tray cache database; choose another cache-path",
-                path.display()
-            ))));
-        }
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!("journal mode is {mode}, not WAL");
     }
     if version < schema::SCHEMA_VERSION {
         schema::migrate(&mut conn, version).map_err(classify)?;
@@ -334,6 +309,53 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
     conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
         .map_err(classify)?;
     Ok(conn)
+}
+
+/// Reads the schema version and checks the file is ours (or empty), in one snapshot.
+/// Ours and newer than this build: `Corrupt` (moved aside and rebuilt). Not ours: refused.
+fn identify(conn: &Connection, path: &Path) -> std::result::Result<i64, Opened> {
+    let read = || -> rusqlite::Result<(i64, i64, Option<String>)> {
+        conn.execute_batch("BEGIN")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        let has_meta: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            [],
+            |r| r.get(0),
+        )?;
+        let marker = if has_meta {
+            conn.query_row("SELECT value FROM meta WHERE key = 'app'", [], |r| r.get(0))
+                .ok()
+        } else {
+            None
+        };
+        conn.execute_batch("COMMIT")?;
+        Ok((version, tables, marker))
+    };
+    let (version, tables, marker) = read().map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        classify(e)
+    })?;
+    if tables == 0 && version == 0 {
+        return Ok(0);
+    }
+    if marker.as_deref() != Some(schema::APP_MARKER) {
+        return Err(Opened::Failed(CacheError::Config(format!(
+            "{} is an SQLite database of another program (not a skillmeat-tray cache); it was left untouched: choose another cache-path",
+            path.display()
+        ))));
+    }
+    if version > schema::SCHEMA_VERSION {
+        return Err(Opened::Corrupt(format!(
+            "schema version {version} is newer than this program's {}",
+            schema::SCHEMA_VERSION
+        )));
+    }
+    Ok(version)
 }
 
 fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection> {

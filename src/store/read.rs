@@ -305,13 +305,22 @@ impl Store {
 
     /// One project by id.
     pub fn get_project(&self, id: &str, stale_before: i64) -> Result<Project> {
+        self.read(|c| get_project_in(c, id, stale_before))
+    }
+
+    /// One project by id with all its artifacts, read in one snapshot (never a mix of two
+    /// refreshes).
+    pub fn project_detail(&self, id: &str, stale_before: i64) -> Result<(Project, Vec<Artifact>)> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"
-            ))?
-            .query_row([id], |r| project_from_row(r, stale_before))
-            .optional()?
-            .ok_or_else(|| CacheError::not_found("project", id))
+            let project = get_project_in(c, id, stale_before)?;
+            let artifacts = list_artifacts_in(
+                c,
+                &ArtifactFilter {
+                    project: Some(id.to_string()),
+                    ..Default::default()
+                },
+            )?;
+            Ok((project, artifacts.items))
         })
     }
 
@@ -364,39 +373,7 @@ impl Store {
 
     /// Lists artifacts, ordered by project path, kind, path.
     pub fn list_artifacts(&self, f: &ArtifactFilter) -> Result<Page<Artifact>> {
-        self.read(|c| {
-            let mut wh = vec!["1 = 1".to_string()];
-            let mut args: Vec<SqlValue> = Vec::new();
-            if let Some(p) = &f.project {
-                args.push(p.clone().into());
-                wh.push(format!("p.id = ?{}", args.len()));
-            }
-            if let Some(k) = f.kind {
-                args.push(k.as_str().to_string().into());
-                wh.push(format!("a.kind = ?{}", args.len()));
-            }
-            if let Some(o) = f.outdated {
-                wh.push(if o { "a.outdated = 1".into() } else { "coalesce(a.outdated, 0) = 0".into() });
-            }
-            if let Some(m) = f.local_modified {
-                wh.push(if m { "a.local_modified = 1".into() } else { "coalesce(a.local_modified, 0) = 0".into() });
-            }
-            let wh = wh.join(" AND ");
-            let total = count(
-                c,
-                &format!("SELECT count(*) FROM artifacts a JOIN projects p ON p.rid = a.project_rid WHERE {wh}"),
-                &args,
-            )?;
-            let sql = format!(
-                "SELECT {ART_COLS} FROM artifacts a JOIN projects p ON p.rid = a.project_rid WHERE {wh} ORDER BY p.path, a.kind, a.path{}",
-                page_clause(f.skip, f.limit)
-            );
-            let items = c
-                .prepare_cached(&sql)?
-                .query_map(params_from_iter(args.iter()), artifact_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(Page { total, skip: f.skip, items })
-        })
+        self.read(|c| list_artifacts_in(c, f))
     }
 
     /// A project's stored artifacts in scanner form (with sources and stamps), for rescans.
@@ -559,4 +536,61 @@ impl Store {
             Ok(rows)
         })
     }
+}
+
+fn get_project_in(c: &Connection, id: &str, stale_before: i64) -> Result<Project> {
+    c.prepare_cached(&format!(
+        "SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"
+    ))?
+    .query_row([id], |r| project_from_row(r, stale_before))
+    .optional()?
+    .ok_or_else(|| CacheError::not_found("project", id))
+}
+
+fn list_artifacts_in(c: &Connection, f: &ArtifactFilter) -> Result<Page<Artifact>> {
+    let mut wh = vec!["1 = 1".to_string()];
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(p) = &f.project {
+        args.push(p.clone().into());
+        wh.push(format!("p.id = ?{}", args.len()));
+    }
+    if let Some(k) = f.kind {
+        args.push(k.as_str().to_string().into());
+        wh.push(format!("a.kind = ?{}", args.len()));
+    }
+    if let Some(o) = f.outdated {
+        wh.push(if o {
+            "a.outdated = 1".into()
+        } else {
+            "coalesce(a.outdated, 0) = 0".into()
+        });
+    }
+    if let Some(m) = f.local_modified {
+        wh.push(if m {
+            "a.local_modified = 1".into()
+        } else {
+            "coalesce(a.local_modified, 0) = 0".into()
+        });
+    }
+    let wh = wh.join(" AND ");
+    let total = count(
+        c,
+        &format!(
+            "SELECT count(*) FROM artifacts a JOIN projects p ON p.rid = a.project_rid WHERE {wh}"
+        ),
+        &args,
+    )?;
+    let sql = format!(
+        "SELECT {ART_COLS} FROM artifacts a JOIN projects p ON p.rid = a.project_rid WHERE {wh} ORDER BY p.path, a.kind, a.path{}",
+        page_clause(f.skip, f.limit)
+    );
+    let items = c
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), artifact_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page {
+        total,
+        skip: f.skip,
+        items,
+    })
 }

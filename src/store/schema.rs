@@ -118,8 +118,14 @@ CREATE TABLE changes (
 const MIGRATIONS: &[&str] = &[V1];
 
 /// Brings a database at `from` up to [`SCHEMA_VERSION`] inside one transaction.
-pub fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+pub fn migrate(conn: &mut Connection, _seen: i64) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the write lock.
+    let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if now >= SCHEMA_VERSION {
+        return tx.commit();
+    }
+    let from = now.max(0);
     for sql in &MIGRATIONS[from as usize..] {
         tx.execute_batch(sql)?;
     }
