@@ -22,8 +22,12 @@ if need_cmd rustup; then
   done
 fi
 
-# Debian packages: the list grows with the tray app (see README).
-packages=(pkg-config)
+# Debian packages: build (WebKitGTK for Tauri), run (the tray's appindicator library), and
+# the headless end-to-end tests (Xvfb, D-Bus, a notification daemon, WebKit's WebDriver).
+packages=(
+  build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev
+  xvfb xauth dbus dbus-x11 dunst webkit2gtk-driver libglib2.0-bin imagemagick xdotool
+)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -122,7 +122,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "debounce-ms",
         env: "SKILLMEAT_CACHE_DEBOUNCE_MS",
         ty: SettingType::Int,
-        help: "file-watcher debounce in milliseconds (default 50)",
+        help: "quiet time after a project's last file event before it is refreshed, in milliseconds (default 50)",
     },
     Setting {
         key: "max-wait-ms",

@@ -29,7 +29,7 @@ fn init_logging(verbose: bool) {
     let default = if verbose {
         "debug"
     } else {
-        "warn,notify=error,notify_debouncer_full=error"
+        "warn,notify=error"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SKILLMEAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -11,7 +11,7 @@ use crate::model::{
     Artifact, ArtifactKind, CacheStatus, Page, Project, ProjectDetail, ProjectOrigin,
     ProjectRefresh, ProjectStatus, RefreshFailure, RefreshReport, SearchHit,
 };
-use crate::scan::{PrevIndex, scan_project};
+use crate::scan::{PrevIndex, scan_project, tree_stamp};
 use crate::store::{
     ArtifactFilter, NewProject, OutdatedSort, ProjectFilter, ProjectUpdate, RecentChange,
     SearchSort, Store, now_ms,
@@ -536,6 +536,20 @@ impl CacheManager {
     ) -> Result<ProjectRefresh> {
         let started = Instant::now();
         let scan_started = now_ms();
+        // Stats alone first: when nothing a scan would read has changed, confirm and stop.
+        let stamp = tree_stamp(Path::new(path), collection);
+        if stamp.is_some() && self.inner.store.clean_tree_stamp(id)? == stamp {
+            self.inner.store.touch_refreshed(id, scan_started)?;
+            return Ok(ProjectRefresh {
+                id: id.to_string(),
+                path: path.to_string(),
+                name: self.inner.store.get_project(id, 0)?.name,
+                refreshed: true,
+                changes: Default::default(),
+                status: ProjectStatus::Fresh,
+                elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            });
+        }
         let t0 = Instant::now();
         let prev = PrevIndex::from_artifacts(self.inner.store.scanned_artifacts(id)?);
         let t1 = Instant::now();
@@ -557,6 +571,7 @@ impl CacheManager {
                 snapshot: &snap,
                 name: name.clone(),
                 scan_started,
+                tree_stamp: stamp,
             },
         )?;
         tracing::debug!(

@@ -153,8 +153,54 @@ pub struct ProjectSnapshot {
     pub sources_read: usize,
 }
 
+/// Bumped when the scanner's output for the same files changes, so tree stamps from an older
+/// build never let a project skip a rescan.
+const SCANNER_VERSION: &str = "1";
+
 /// Scans `project`. Never fails: unreadable parts become notes; a vanished folder is `missing`.
 pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -> ProjectSnapshot {
+    scan_inner(project, prev, collection, None).0
+}
+
+/// A fingerprint of everything a scan of `project` would read: every source's path and
+/// (mtime, size) stamp, SkillMeat's record files, CLAUDE.md, the profile roots and the
+/// collection. Only stats, no reads. Equal tree stamps mean a rescan would find nothing new.
+/// `None` when the project is missing.
+pub fn tree_stamp(project: &Path, collection: &Collection) -> Option<String> {
+    let (snap, stamps) = scan_inner(project, &PrevIndex::default(), collection, Some(Vec::new()));
+    if snap.missing.is_some() {
+        return None;
+    }
+    let mut stamps = stamps.unwrap_or_default();
+    stamps.sort();
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(SCANNER_VERSION);
+    for (s, st) in &stamps {
+        h.update(s.as_bytes());
+        h.update([0]);
+        h.update(st.as_bytes());
+        h.update([0]);
+    }
+    for p in &snap.profiles {
+        for f in [records::DEPLOYED_FILE, records::PROJECT_FILE] {
+            let stamp = std::fs::metadata(project.join(p).join(f))
+                .map(|m| hash::file_stamp(&m))
+                .unwrap_or_default();
+            h.update(format!("{p}/{f}:{stamp};"));
+        }
+    }
+    h.update(format!("md:{};col:{};", snap.claude_md, collection.stamp));
+    Some(hex::encode(&h.finalize()[..16]))
+}
+
+fn scan_inner(
+    project: &Path,
+    prev: &PrevIndex,
+    collection: &Collection,
+    stamps: Option<Vec<(String, String)>>,
+) -> (ProjectSnapshot, Option<Vec<(String, String)>>) {
+    let stamp_mode = stamps.is_some();
     let mut snap = ProjectSnapshot {
         claude_md: "absent".into(),
         ..Default::default()
@@ -163,17 +209,18 @@ pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
             snap.missing = Some("not a directory".into());
-            return snap;
+            return (snap, stamps);
         }
         Err(e) => {
             snap.missing = Some(format!("folder not found ({e})"));
-            return snap;
+            return (snap, stamps);
         }
     }
     let mut sc = Scanner {
         project,
         prev,
         snap: &mut snap,
+        stamps,
     };
     let mut recs = Records::default();
     for profile in PROFILE_ROOTS {
@@ -190,7 +237,9 @@ pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -
                 sc.scan_hooks(&dir.join(f), &format!(".claude/{f}"));
             }
         }
-        records::read_profile(&dir, profile, &mut recs);
+        if !stamp_mode {
+            records::read_profile(&dir, profile, &mut recs);
+        }
     }
     if !sc.snap.profiles.iter().any(|p| p == ".claude")
         && recs.deployed.is_empty()
@@ -198,14 +247,19 @@ pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -
     {
         sc.snap.missing = Some("no .claude folder any more".into());
         sc.snap.artifacts.clear();
-        return snap;
+        let stamps = sc.stamps.take();
+        return (snap, stamps);
     }
     sc.scan_mcp(&project.join(".mcp.json"));
+    let stamps = sc.stamps.take();
     snap.claude_md = match std::fs::symlink_metadata(project.join("CLAUDE.md")) {
         Err(_) => "absent".into(),
         Ok(_) if std::fs::metadata(project.join("CLAUDE.md")).is_ok() => "present".into(),
         Ok(_) => "dangling".into(),
     };
+    if stamp_mode {
+        return (snap, stamps);
+    }
     snap.name = recs.project_name.take();
     snap.description = recs.project_description.take();
     snap.notes.append(&mut recs.notes);
@@ -214,7 +268,7 @@ pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -
         .sort_by(|a, b| (a.kind, &a.path).cmp(&(b.kind, &b.path)));
     snap.artifacts
         .dedup_by(|a, b| a.kind == b.kind && a.path == b.path);
-    snap
+    (snap, stamps)
 }
 
 fn has_record(project: &Path) -> bool {
@@ -227,6 +281,21 @@ struct Scanner<'a> {
     project: &'a Path,
     prev: &'a PrevIndex,
     snap: &'a mut ProjectSnapshot,
+    /// Stamp-only mode: every source's (path, stamp) is collected and nothing is read.
+    stamps: Option<Vec<(String, String)>>,
+}
+
+impl Scanner<'_> {
+    /// In stamp-only mode, records the source and returns true (the caller skips reading).
+    fn stamp_only(&mut self, source: &str, stamp: &str) -> bool {
+        match self.stamps.as_mut() {
+            Some(v) => {
+                v.push((source.to_string(), stamp.to_string()));
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Scanner<'_> {
@@ -266,6 +335,9 @@ impl Scanner<'_> {
             };
             for p in &listing.problems {
                 self.note(format!("{source}: {p}"));
+            }
+            if self.stamp_only(&source, &listing.stamp) {
+                continue;
             }
             if let Some(arts) = self.prev.reuse(&source, &listing.stamp) {
                 self.snap.artifacts.extend(arts);
@@ -445,6 +517,9 @@ impl Scanner<'_> {
         for (file, meta) in files {
             let source = self.rel(&file);
             let stamp = hash::file_stamp(&meta);
+            if self.stamp_only(&source, &stamp) {
+                continue;
+            }
             if let Some(arts) = self.prev.reuse(&source, &stamp) {
                 self.snap.artifacts.extend(arts);
                 continue;
@@ -635,6 +710,9 @@ impl Scanner<'_> {
             return None;
         }
         let stamp = hash::file_stamp(&meta);
+        if self.stamp_only(source, &stamp) {
+            return None;
+        }
         if let Some(arts) = self.prev.reuse(source, &stamp) {
             self.snap.artifacts.extend(arts);
             return Some((stamp, None));

@@ -1,7 +1,13 @@
-//! `FileWatcher`: one notify-debouncer-full watcher for everything. Each cached project's
-//! profile roots (recursively) and top-level files, the discovery roots (so new projects are
-//! found and deleted ones marked missing) and the SkillMeat collections. A debounced batch of
-//! events becomes a set of projects queued on the [`RefreshJob`], each exactly once.
+//! `FileWatcher`: one notify watcher for everything. Each cached project's profile roots
+//! (recursively) and top-level files, the discovery roots (so new projects are found and
+//! deleted ones marked missing) and the SkillMeat collections. Events are debounced per
+//! project: a project is queued on the [`RefreshJob`] once it has been quiet for the debounce,
+//! or once the maximum wait since its first event has passed (a steady stream never starves).
+//!
+//! The debouncer is event-driven: with nothing happening its thread sleeps on a channel and
+//! costs nothing. (notify-debouncer-full, tried first, wakes every tick forever: on this
+//! machine a wakeup costs about 100 µs of CPU, which alone used most of the idle budget; it
+//! also has no maximum wait. See the README.)
 //!
 //! Lost events (`need_rescan`) make every project be re-read, and say so. When the OS refuses
 //! more watches, the projects that could not be watched are polled instead, visibly.
@@ -13,23 +19,21 @@ use crate::manager::CacheManager;
 use crate::model::ProjectOrigin;
 use crate::refresh::RefreshJob;
 use crate::store::{ProjectFilter, now_ms};
-use notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, Debouncer, NoCache, new_debouncer_opt};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the watcher behaves.
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
-    /// Quiet time after an event before it is acted on.
+    /// Quiet time after a project's last event before it is refreshed.
     pub debounce: Duration,
-    /// How often the debouncer looks for expired events (bounds the extra wait; a steady
-    /// stream of writes is acted on every `debounce + tick`, never starved).
-    pub tick: Duration,
+    /// Longest a project's refresh waits after its first event, however busy the stream.
+    pub max_wait: Duration,
     /// Poll interval for projects the OS refused to watch.
     pub poll_interval: Duration,
     /// Discovery roots, depth and pruned names.
@@ -49,9 +53,7 @@ impl WatchOptions {
         let max_wait = Duration::from_millis(cfg.max_wait_ms.max(cfg.debounce_ms + 1));
         WatchOptions {
             debounce,
-            tick: (debounce / 2)
-                .min(max_wait - debounce)
-                .max(Duration::from_millis(1)),
+            max_wait,
             poll_interval: Duration::from_secs(2),
             roots: cfg
                 .roots
@@ -87,9 +89,6 @@ pub struct WatchStatus {
     pub last_event_at: Option<i64>,
 }
 
-type NativeDebouncer = Debouncer<RecommendedWatcher, NoCache>;
-type PollDebouncer = Debouncer<notify::PollWatcher, NoCache>;
-
 struct Watched {
     id: String,
     paths: Vec<PathBuf>,
@@ -98,8 +97,8 @@ struct Watched {
 
 #[derive(Default)]
 struct State {
-    native: Option<NativeDebouncer>,
-    poller: Option<PollDebouncer>,
+    native: Option<RecommendedWatcher>,
+    poller: Option<notify::PollWatcher>,
     running: bool,
     paused: bool,
     /// Project root → what is watched for it.
@@ -112,8 +111,24 @@ struct State {
 }
 
 enum Msg {
-    Events(DebounceEventResult),
+    Event(notify::Result<notify::Event>),
     Stop,
+}
+
+/// What a debounced batch is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Project { id: String, root: PathBuf },
+    Discovery,
+    Collection,
+}
+
+/// Per-key timing of pending events.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    first: Instant,
+    last: Instant,
+    rewatch: bool,
 }
 
 struct Inner {
@@ -192,13 +207,10 @@ impl FileWatcher {
         }
         let (tx, rx) = mpsc::channel::<Msg>();
         let handler_tx = tx.clone();
-        let native = new_debouncer_opt::<_, RecommendedWatcher, NoCache>(
-            self.inner.opts.debounce,
-            Some(self.inner.opts.tick.min(self.inner.opts.debounce)),
-            move |r: DebounceEventResult| {
-                let _ = handler_tx.send(Msg::Events(r));
+        let native = RecommendedWatcher::new(
+            move |r: notify::Result<notify::Event>| {
+                let _ = handler_tx.send(Msg::Event(r));
             },
-            NoCache,
             notify::Config::default(),
         )
         .map_err(|e| CacheError::Config(format!("cannot start the file watcher: {e}")))?;
@@ -221,9 +233,8 @@ impl FileWatcher {
         Ok(())
     }
 
-    /// Stops watching. Events already seen but still inside the debounce window are
-    /// delivered first (the refreshes they cause are queued). Stopping a stopped watcher
-    /// does nothing.
+    /// Stops watching. Events already seen but still inside the debounce window are flushed
+    /// first (the refreshes they cause are queued). Stopping a stopped watcher does nothing.
     pub fn stop(&self) {
         let (native, poller, tx, worker) = {
             let mut st = self.state();
@@ -240,16 +251,9 @@ impl FileWatcher {
                 st.worker.take(),
             )
         };
-        // Flush: let events inside the debounce window expire and reach the worker.
-        if native.is_some() {
-            std::thread::sleep(self.inner.opts.debounce + self.inner.opts.tick * 2);
-        }
-        if let Some(n) = native {
-            n.stop();
-        }
-        if let Some(p) = poller {
-            p.stop();
-        }
+        // No new events after this; the worker flushes what is pending, then ends.
+        drop(native);
+        drop(poller);
         if let Some(tx) = tx {
             let _ = tx.send(Msg::Stop);
         }
@@ -425,17 +429,13 @@ impl FileWatcher {
         if refused {
             let tx = st.tx.clone();
             let interval = self.inner.opts.poll_interval;
-            let debounce = self.inner.opts.debounce;
             if st.poller.is_none()
                 && let Some(tx) = tx
             {
-                match new_debouncer_opt::<_, notify::PollWatcher, NoCache>(
-                    debounce,
-                    None,
-                    move |r: DebounceEventResult| {
-                        let _ = tx.send(Msg::Events(r));
+                match notify::PollWatcher::new(
+                    move |r: notify::Result<notify::Event>| {
+                        let _ = tx.send(Msg::Event(r));
                     },
-                    NoCache,
                     notify::Config::default().with_poll_interval(interval),
                 ) {
                     Ok(p) => st.poller = Some(p),
@@ -546,80 +546,114 @@ impl FileWatcher {
         classify_path(&st.projects, &self.inner.opts, path)
     }
 
+    /// The debouncer: collects events per project and acts on each project once it has been
+    /// quiet for the debounce or has waited the maximum; sleeps on the channel when idle.
     fn worker(&self, rx: mpsc::Receiver<Msg>) {
-        while let Ok(msg) = rx.recv() {
-            match msg {
-                Msg::Stop => break,
-                Msg::Events(Ok(events)) => self.handle_events(events),
-                Msg::Events(Err(errors)) => {
-                    let limit = errors.iter().any(is_limit);
-                    for e in &errors {
-                        tracing::warn!("file watcher: {e}");
-                    }
-                    if limit {
-                        // Some folder of a recursive watch could not be added: re-read
-                        // everything now and poll what cannot be watched.
+        let mut pending: HashMap<Key, Pending> = HashMap::new();
+        let (debounce, max_wait) = (self.inner.opts.debounce, self.inner.opts.max_wait);
+        loop {
+            let msg = match pending
+                .values()
+                .map(|p| (p.last + debounce).min(p.first + max_wait))
+                .min()
+            {
+                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                Some(due) => rx.recv_timeout(due.saturating_duration_since(Instant::now())),
+            };
+            let stop = match msg {
+                Ok(Msg::Event(Ok(ev))) => {
+                    self.take_event(&ev, &mut pending);
+                    false
+                }
+                Ok(Msg::Event(Err(e))) => {
+                    tracing::warn!("file watcher: {e}");
+                    if is_limit(&e) {
+                        // Part of a recursive watch could not be added: re-read everything
+                        // now, and poll what cannot be watched.
                         self.rescan("the OS refused more file watches");
                     }
+                    false
                 }
+                Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => true,
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+            };
+            let now = Instant::now();
+            let due: Vec<(Key, Pending)> = pending
+                .iter()
+                .filter(|(_, p)| stop || now >= (p.last + debounce).min(p.first + max_wait))
+                .map(|(k, p)| (k.clone(), *p))
+                .collect();
+            for (k, _) in &due {
+                pending.remove(k);
+            }
+            if !due.is_empty() {
+                self.act(due);
+            }
+            if stop {
+                break;
             }
         }
     }
 
-    fn handle_events(&self, events: Vec<notify_debouncer_full::DebouncedEvent>) {
-        let mut ids: Vec<(String, PathBuf)> = Vec::new();
-        let mut seen = HashSet::new();
-        let mut rewatch: HashSet<PathBuf> = HashSet::new();
-        let (mut discovery, mut collection, mut rescan) = (false, false, false);
-        {
-            let st = self.state();
-            for ev in &events {
-                if ev.need_rescan() {
-                    rescan = true;
-                    continue;
-                }
-                // Reads (including our own scans) are not changes.
-                if matches!(ev.kind, notify::EventKind::Access(_)) {
-                    continue;
-                }
-                for p in &ev.paths {
-                    match classify_path(&st.projects, &self.inner.opts, p) {
-                        PathMeaning::Project { id, rewatch: rw } => {
-                            let root = project_root(&st.projects, p).unwrap_or_default();
-                            if rw {
-                                rewatch.insert(root.clone());
-                            }
-                            if seen.insert(id.clone()) {
-                                ids.push((id, root));
-                            }
-                        }
-                        PathMeaning::Discovery => discovery = true,
-                        PathMeaning::Collection => collection = true,
-                        PathMeaning::Ignored => {}
-                    }
-                }
-            }
+    /// Files one raw event under the keys it concerns.
+    fn take_event(&self, ev: &notify::Event, pending: &mut HashMap<Key, Pending>) {
+        // Reads (including our own scans) are not changes.
+        if matches!(ev.kind, notify::EventKind::Access(_)) {
+            return;
         }
-        {
-            let mut st = self.state();
-            st.status.batches += 1;
-            if !ids.is_empty() || discovery || collection || rescan {
-                st.status.last_event_at = Some(now_ms());
-            }
-        }
-        if rescan {
+        if ev.need_rescan() {
             self.rescan("file events were lost (the OS event queue overflowed)");
             return;
         }
+        let now = Instant::now();
+        let st = self.state();
+        for p in &ev.paths {
+            let (key, rewatch) = match classify_path(&st.projects, &self.inner.opts, p) {
+                PathMeaning::Project { id, rewatch } => {
+                    let root = project_root(&st.projects, p).unwrap_or_default();
+                    (Key::Project { id, root }, rewatch)
+                }
+                PathMeaning::Discovery => (Key::Discovery, false),
+                PathMeaning::Collection => (Key::Collection, false),
+                PathMeaning::Ignored => continue,
+            };
+            let e = pending.entry(key).or_insert(Pending {
+                first: now,
+                last: now,
+                rewatch: false,
+            });
+            e.last = now;
+            e.rewatch |= rewatch;
+        }
+    }
+
+    /// Acts on a debounced batch: rebuilds watches where folders came or went, runs
+    /// discovery, then queues each affected project once.
+    fn act(&self, due: Vec<(Key, Pending)>) {
+        {
+            let mut st = self.state();
+            st.status.batches += 1;
+            st.status.last_event_at = Some(now_ms());
+        }
+        let mut ids: Vec<(String, PathBuf)> = Vec::new();
+        let (mut discovery, mut collection) = (false, false);
         // Watches first, then the refresh: whatever is written after this is seen by the
         // watcher, whatever was written before is read by the refresh.
-        for root in rewatch {
-            self.rewatch(&root);
+        for (key, p) in due {
+            match key {
+                Key::Project { id, root } => {
+                    if p.rewatch {
+                        self.rewatch(&root);
+                    }
+                    ids.push((id, root));
+                }
+                Key::Discovery => discovery = true,
+                Key::Collection => collection = true,
+            }
         }
         if discovery {
             self.watch_discovery_and_collections();
-            let m = self.inner.manager.clone();
-            match m.sync_discovered() {
+            match self.inner.manager.sync_discovered() {
                 Ok(added) => {
                     let _ = self.sync_projects();
                     let st = self.state();

@@ -318,6 +318,7 @@ fn foreign_key_violation_and_unknown_project_are_typed_errors() {
         snapshot: &snap,
         name: "ghost".into(),
         scan_started: now_ms(),
+        tree_stamp: None,
     };
     let err = m.store().apply_refresh("000000000000", &upd).unwrap_err();
     assert!(
@@ -902,6 +903,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 snapshot: &sa,
                 name: "alpha".into(),
                 scan_started: now_ms(),
+                tree_stamp: None,
             },
         ),
         (
@@ -910,6 +912,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 snapshot: &sb,
                 name: "beta".into(),
                 scan_started: now_ms(),
+                tree_stamp: None,
             },
         ),
     ];
@@ -937,6 +940,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 snapshot: &sa,
                 name: "alpha renamed".into(),
                 scan_started: now_ms(),
+                tree_stamp: None,
             },
         ),
         (
@@ -945,6 +949,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 snapshot: &sb,
                 name: "ghost".into(),
                 scan_started: now_ms(),
+                tree_stamp: None,
             },
         ),
     ];

@@ -335,6 +335,19 @@ impl Store {
         })
     }
 
+    /// The stored tree stamp of a project, if its last refresh succeeded and found it present
+    /// (errored or missing projects have none: they always get a full scan).
+    pub fn clean_tree_stamp(&self, id: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT tree_stamp FROM projects WHERE id = ?1 AND error IS NULL AND missing IS NULL",
+            )?
+            .query_row([id], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+        })
+    }
+
     /// (id, path) of every project whose display name is `name` (case-insensitive).
     pub fn find_projects_by_name(&self, name: &str) -> Result<Vec<(String, String)>> {
         self.read(|c| {

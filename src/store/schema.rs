@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (stored in `PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Marker stored in `meta` so a foreign SQLite file is never mistaken for a cache.
 pub const APP_MARKER: &str = "skillmeat-tray-cache";
@@ -114,8 +114,12 @@ CREATE TABLE changes (
 );
 "#;
 
+/// Version 2: a per-project fingerprint of everything the last scan read (`tree_stamp`),
+/// so an unchanged project is confirmed with stats alone.
+const V2: &str = "ALTER TABLE projects ADD COLUMN tree_stamp TEXT;";
+
 /// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Brings a database at `from` up to [`SCHEMA_VERSION`] inside one transaction.
 pub fn migrate(conn: &mut Connection, _seen: i64) -> rusqlite::Result<()> {

@@ -32,6 +32,8 @@ pub struct ProjectUpdate<'a> {
     pub name: String,
     /// When the scan started (unix ms): invalidations after this are kept.
     pub scan_started: i64,
+    /// The project's tree stamp at scan time (see `scan::tree_stamp`).
+    pub tree_stamp: Option<String>,
 }
 
 /// The stable id of a project: the first 12 hex digits of the SHA-256 of its path.
@@ -90,6 +92,24 @@ impl Store {
                 .iter()
                 .map(|(id, upd)| apply_refresh_tx(tx, id, upd))
                 .collect()
+        })
+    }
+
+    /// Confirms a project unchanged: marks it refreshed now and clears an invalidation made
+    /// before `scan_started` (one later than that is kept: it may describe a newer change).
+    pub fn touch_refreshed(&self, project_id: &str, scan_started: i64) -> Result<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE projects SET refreshed_at = ?2,
+                     invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_reason END,
+                     invalidated_at = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_at END
+                 WHERE id = ?1",
+                params![project_id, now_ms(), scan_started],
+            )?;
+            if n == 0 {
+                return Err(CacheError::not_found("project", project_id));
+            }
+            Ok(())
         })
     }
 
@@ -389,7 +409,7 @@ fn apply_refresh_tx(
              invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?6 THEN NULL ELSE invalidated_reason END,
              updated_at = CASE WHEN ?16 THEN ?5 ELSE updated_at END,
              claude_md = ?7, profiles = ?8, notes = ?9, n_skill = ?10, n_agent = ?11, n_command = ?12, n_hook = ?13,
-             n_mcp_server = ?14, n_outdated = ?15, n_modified = ?17
+             n_mcp_server = ?14, n_outdated = ?15, n_modified = ?17, tree_stamp = ?18
          WHERE rid = ?1",
         params![
             rid,
@@ -408,7 +428,8 @@ fn apply_refresh_tx(
             counts.mcp_server,
             n_outdated,
             !changes.is_empty(),
-            n_modified
+            n_modified,
+            upd.tree_stamp
         ],
     )?;
     if !changes.is_empty() {

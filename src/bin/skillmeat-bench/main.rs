@@ -2,6 +2,8 @@
 //! drives the real engine on a real database, and prints one JSON object of measurements.
 //! Run it in the release build (`make bench`).
 
+mod watch;
+
 use clap::Parser;
 use serde_json::{Map, Value, json};
 use skillmeat_cache::corpus::{self, CorpusSpec, Rng};
@@ -26,12 +28,30 @@ struct Args {
     /// Repetitions of each timed step (medians are reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Generate the corpus into this folder and keep it (for profiling by hand).
+    #[arg(long, value_name = "DIR")]
+    keep_corpus: Option<PathBuf>,
     /// Keep the database at this path (default: a temporary file, removed at the end).
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
     /// Seed of the generated corpus.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Skip the watcher measurements (latency, burst, set-up, idle daemon).
+    #[arg(long)]
+    no_watch: bool,
+    /// File writes timed for the change-to-cache latency.
+    #[arg(long, default_value_t = 40)]
+    latency_samples: usize,
+    /// Files created, modified and deleted in the burst.
+    #[arg(long, default_value_t = 10_000)]
+    burst_files: usize,
+    /// Projects watched for the set-up time.
+    #[arg(long, default_value_t = 1000)]
+    watch_projects: usize,
+    /// Seconds the idle `watch` daemon is observed (0 skips it).
+    #[arg(long, default_value_t = 30)]
+    idle_seconds: u64,
 }
 
 fn main() {
@@ -95,7 +115,7 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         ),
         None => {
             let c = corpus::generate(
-                tmp.path(),
+                args.keep_corpus.as_deref().unwrap_or(tmp.path()),
                 &CorpusSpec {
                     projects: args.projects,
                     artifacts: args.artifacts,
@@ -216,7 +236,36 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     out.insert("search_p95_ms".into(), json!(percentile(&mut search, 0.95)));
     out.insert("search_total_hits".into(), json!(hits));
     out.insert("db_bytes".into(), json!(db_bytes));
+    // The engine's own peak (before the watcher measurements generate more corpora).
     out.insert("peak_rss_mb".into(), json!(peak_rss_mb()));
+    if !args.no_watch {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let mut lat = rt.block_on(watch::change_latency(&m, args.latency_samples))?;
+        out.insert(
+            "change_to_cache_p50_ms".into(),
+            json!(percentile(&mut lat, 0.5)),
+        );
+        out.insert(
+            "change_to_cache_p95_ms".into(),
+            json!(percentile(&mut lat, 0.95)),
+        );
+        let (lost, settle) = rt.block_on(watch::burst(&m, args.burst_files))?;
+        out.insert("burst_files".into(), json!(args.burst_files));
+        out.insert("burst_lost".into(), json!(lost));
+        out.insert("burst_settle_ms".into(), json!(round3(settle)));
+        let (setup, watched) = watch::watch_setup(&tmp.path().join("many"), args.watch_projects)?;
+        out.insert("watch_setup_ms".into(), json!(round3(setup)));
+        out.insert("watch_setup_projects".into(), json!(watched));
+        if args.idle_seconds > 0 {
+            let idle = watch::idle_daemon(&cfg, args.idle_seconds)?;
+            if let Value::Object(o) = idle {
+                out.extend(o);
+            }
+        }
+    }
     out.insert(
         "corpus".into(),
         json!(match &generated {
