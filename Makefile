@@ -2,7 +2,7 @@
 # installed by scripts/install-deps.sh (idempotent). Cargo's target directory lives outside the
 # clone so repeated runs on the same machine reuse it.
 
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/skillmeat-tray/target
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/skillmeat-target
 CARGO ?= cargo
 ARGS ?= watch
 

@@ -1,0 +1,64 @@
+//! The benchmark harness runs end to end on a tiny corpus and reports every figure the README
+//! quotes (the real measurements are `make bench`, in the release build).
+
+use std::process::Command;
+
+#[test]
+fn bench_reports_every_figure_on_a_tiny_corpus() {
+    let out = Command::new(env!("CARGO_BIN_EXE_skillmeat-bench"))
+        .args([
+            "--projects",
+            "3",
+            "--artifacts",
+            "20",
+            "--runs",
+            "1",
+            "--latency-samples",
+            "2",
+            "--burst-files",
+            "60",
+            "--watch-projects",
+            "5",
+            "--idle-seconds",
+            "1",
+        ])
+        .output()
+        .expect("the benchmark runs");
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in [
+        "cold_refresh_ms",
+        "noop_refresh_ms",
+        "one_change_refresh_ms",
+        "list_projects_ms",
+        "get_project_ms",
+        "search_p50_ms",
+        "search_p95_ms",
+        "db_bytes",
+        "peak_rss_mb",
+        "change_to_cache_p50_ms",
+        "change_to_cache_p95_ms",
+        "burst_settle_ms",
+        "watch_setup_ms",
+        "idle_cpu_ms_per_min",
+        "idle_rss_mb",
+    ] {
+        assert!(
+            v[key].as_f64().is_some_and(|x| x >= 0.0),
+            "{key} missing in {v}"
+        );
+    }
+    assert_eq!(v["projects"], 3);
+    assert_eq!(v["artifacts"], 60);
+    assert_eq!(v["burst_files"], 60);
+    assert_eq!(
+        v["burst_lost"], 0,
+        "the cache must equal the disk after a burst"
+    );
+    assert_eq!(v["watch_setup_projects"], 5);
+    assert_eq!(v["daemon_exit_ok"], true);
+}
