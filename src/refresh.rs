@@ -15,6 +15,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+/// True for a project id (12 lower-case hex digits), which needs no lookup.
+fn is_project_id(k: &str) -> bool {
+    k.len() == 12
+        && k.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Metadata key: wall-clock time (unix ms) of the last scheduled run.
 const META_LAST_RUN: &str = "schedule.last_run";
 /// Metadata key: wall-clock time (unix ms) the next scheduled run is due.
@@ -136,6 +143,13 @@ impl RefreshJob {
         if running.is_some() {
             return Ok(());
         }
+        if let Schedule::Every(d) = &self.inner.opts.schedule
+            && (d.subsec_nanos() != 0 || d.is_zero())
+        {
+            return Err(CacheError::InvalidInput(format!(
+                "refresh interval {d:?}: intervals are whole seconds (at least 1s)"
+            )));
+        }
         let sched_err = |e: tokio_cron_scheduler::JobSchedulerError| {
             CacheError::Config(format!("scheduler: {e:?}"))
         };
@@ -209,10 +223,24 @@ impl RefreshJob {
         self.inner.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// True when the project is queued or being refreshed.
+    /// True when the project (id or path) is queued or being refreshed.
     pub fn is_pending(&self, key: &str) -> bool {
+        let key = self.queue_key(key.to_string());
         let q = self.queue();
-        q.queued.contains(key) || q.in_flight.contains(key)
+        q.queued.contains(&key) || q.in_flight.contains(&key)
+    }
+
+    /// The queue's key for a project: its id (a path or name is looked up; an unknown key is
+    /// kept as given, so its refresh reports "not found").
+    fn queue_key(&self, k: String) -> String {
+        if is_project_id(&k) {
+            return k;
+        }
+        self.inner
+            .manager
+            .resolve(&k)
+            .map(|(id, _)| id)
+            .unwrap_or(k)
     }
 
     /// Queues a project (id or path) for refresh. A project already queued is not queued
@@ -223,6 +251,8 @@ impl RefreshJob {
 
     /// Queues several projects (see [`RefreshJob::enqueue`]).
     pub fn enqueue_many(&self, keys: impl IntoIterator<Item = String>) {
+        // One project, one queue entry: a path (or name) is turned into its id first.
+        let keys: Vec<String> = keys.into_iter().map(|k| self.queue_key(k)).collect();
         let mut added = 0;
         {
             let mut q = self.queue();

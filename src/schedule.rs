@@ -1,4 +1,4 @@
-//! The refresh schedule setting: an interval (`30s`, `5m`, `1h`, `250ms`) or a cron expression
+//! The refresh schedule setting: an interval (`30s`, `5m`, `1h`; whole seconds) or a cron expression
 //! with seconds (`0 */10 * * * *`), validated when the setting is read.
 
 use std::time::Duration;
@@ -19,9 +19,16 @@ impl Schedule {
         if t.split_whitespace().count() > 1 {
             return validate_cron(t).map(|_| Schedule::Cron(t.to_string()));
         }
-        parse_interval(t).map(Schedule::Every).ok_or_else(|| {
+        let d = parse_interval(t).ok_or_else(|| {
             format!("schedule '{t}' is neither an interval (30s, 5m, 1h) nor a cron expression")
-        })
+        })?;
+        // tokio-cron-scheduler keeps intervals in whole seconds.
+        if d.subsec_nanos() != 0 {
+            return Err(format!(
+                "schedule '{t}': intervals are whole seconds (at least 1s)"
+            ));
+        }
+        Ok(Schedule::Every(d))
     }
 }
 
@@ -63,9 +70,11 @@ mod tests {
             Schedule::parse("5m"),
             Ok(Schedule::Every(Duration::from_secs(300)))
         );
+        assert!(Schedule::parse("250ms").is_err());
+        assert!(Schedule::parse("1500ms").is_err());
         assert_eq!(
-            Schedule::parse("250ms"),
-            Ok(Schedule::Every(Duration::from_millis(250)))
+            Schedule::parse("2000ms"),
+            Ok(Schedule::Every(Duration::from_secs(2)))
         );
         assert_eq!(
             Schedule::parse("90"),

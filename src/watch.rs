@@ -169,6 +169,10 @@ pub enum PathMeaning {
     Ignored,
 }
 
+/// Folders inside profile roots whose changes never matter (version control, dependencies,
+/// bytecode caches).
+pub const PROFILE_NOISE: &[&str] = &[".git", "node_modules", "__pycache__"];
+
 /// True for names editors use for temporary files (`x~`, `.x.swp`, `x.tmp`, `.#x`, `4913`).
 pub fn is_temp_name(name: &str) -> bool {
     name.ends_with('~')
@@ -606,12 +610,22 @@ impl FileWatcher {
             return;
         }
         let now = Instant::now();
+        let appeared = matches!(
+            ev.kind,
+            notify::EventKind::Create(_)
+                | notify::EventKind::Modify(notify::event::ModifyKind::Name(_))
+        );
         let st = self.state();
         for p in &ev.paths {
             let (key, rewatch) = match classify_path(&st.projects, &self.inner.opts, p) {
                 PathMeaning::Project { id, rewatch } => {
                     let root = project_root(&st.projects, p).unwrap_or_default();
-                    (Key::Project { id, root }, rewatch)
+                    // A symlinked folder that appears is not followed by the recursive watch
+                    // (the kernel does not flag it as a folder): rebuild the project's watches.
+                    let linked_dir = appeared
+                        && std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+                        && p.is_dir();
+                    (Key::Project { id, root }, rewatch || linked_dir)
                 }
                 PathMeaning::Discovery => (Key::Discovery, false),
                 PathMeaning::Collection => (Key::Collection, false),
@@ -752,12 +766,15 @@ fn classify_path(
             return PathMeaning::Project { id, rewatch: true };
         };
         if PROFILE_ROOTS.contains(&first.as_str()) {
+            // Inside a profile root everything counts but editor temp files and the few
+            // folders tools fill with noise (not the discovery prune list: a skill may well
+            // be called `build`).
             let last = comps.last().map(String::as_str).unwrap_or("");
             if comps.len() > 1
                 && (is_temp_name(last)
-                    || comps[1..comps.len() - 1]
+                    || comps[1..]
                         .iter()
-                        .any(|c| opts.prune.iter().any(|p| p == c)))
+                        .any(|c| PROFILE_NOISE.contains(&c.as_str())))
             {
                 return PathMeaning::Ignored;
             }

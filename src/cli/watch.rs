@@ -36,6 +36,10 @@ pub fn run(cfg: Config, json: bool) -> Result<ExitCode> {
             }
         }
         service.stop().await;
+        // What stopping itself announced (the watcher's "stopped").
+        while let Ok(ev) = events.try_recv() {
+            print_event(&ev, json);
+        }
         if !json {
             println!("stopped");
         }
