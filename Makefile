@@ -4,26 +4,45 @@
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/skillmeat-target
 CARGO ?= cargo
-ARGS ?= watch
+# `make run PROFILE=release` for an optimised build (a cold release build of Tauri is long).
+PROFILE ?= debug
+CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 
-.PHONY: run test bench deps build lint check-fmt unit cli
+.PHONY: run watch test bench deps ui lint unit e2e
 
-## Install what is missing (Rust components, system packages), then start the app.
-run: deps
-	$(CARGO) build --locked --release --bin skillmeat-cache
-	$(CARGO_TARGET_DIR)/release/skillmeat-cache $(ARGS)
+## Install what is missing, build the dashboard and the app, start the tray app.
+run: deps ui
+	$(CARGO) build --locked $(CARGO_PROFILE_FLAG) -p skillmeat-tray
+	$(CARGO_TARGET_DIR)/$(PROFILE)/skillmeat-tray
 
-## Everything CI runs: formatting, lints, every test.
-test: deps lint
-	$(CARGO) test --locked --workspace
+## The headless daemon instead of the tray app: `skillmeat-cache watch`.
+watch: deps
+	$(CARGO) build --locked $(CARGO_PROFILE_FLAG) -p skillmeat-cache --bin skillmeat-cache
+	$(CARGO_TARGET_DIR)/$(PROFILE)/skillmeat-cache watch
+
+## Everything CI runs: formatting, lints, unit and integration tests, the real app end to end.
+test: deps ui lint unit e2e
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	cd ui && npm run typecheck
+
+unit:
+	$(CARGO) build --locked --workspace --bins
+	$(CARGO) test --locked --workspace
+
+e2e:
+	$(CARGO) build --locked --workspace --bins
+	bash scripts/e2e.sh
 
 ## The benchmark of the README (release build), 100 projects x 100 artifacts.
 bench: deps
-	$(CARGO) run --locked --release --bin skillmeat-bench -- --projects 100 --artifacts 100
+	$(CARGO) build --locked --release -p skillmeat-cache --bins
+	$(CARGO_TARGET_DIR)/release/skillmeat-bench --projects 100 --artifacts 100
+
+ui:
+	cd ui && npm run build
 
 deps:
 	@bash scripts/install-deps.sh

@@ -40,3 +40,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Python tools of the end-to-end tests, in a virtual environment of their own.
+VENV="${SKILLMEAT_E2E_VENV:-$HOME/.cache/skillmeat-e2e-venv}"
+if ! "$VENV/bin/python" -c "import pytest, dbus_next" >/dev/null 2>&1; then
+  echo "install-deps: creating $VENV (pytest, dbus-next)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check pytest dbus-next
+fi
+
+# The dashboard's build tools (npm), when the lock file changed since the last install.
+UI_DIR="$(cd "$(dirname "$0")/.." && pwd)/ui"
+if [ -f "$UI_DIR/package-lock.json" ]; then
+  stamp="$UI_DIR/node_modules/.installed-lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$UI_DIR/package-lock.json" "$stamp"; then
+    # `npm install` (not `npm ci`): this registry setup writes lock files without the
+    # optional per-platform entries `npm ci` insists on; install still follows the lock.
+    echo "install-deps: npm install (ui)"
+    (cd "$UI_DIR" && npm install --no-audit --no-fund --loglevel=error)
+    cp "$UI_DIR/package-lock.json" "$stamp"
+  fi
+fi

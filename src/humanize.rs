@@ -19,6 +19,21 @@ pub fn ago(now_ms: i64, then_ms: Option<i64>) -> String {
     }
 }
 
+/// The one-line status the tray shows: "42 projects · updated 3 min ago", with the number
+/// of projects needing attention when there are any.
+pub fn status_line(s: &crate::model::CacheStatus, now_ms: i64) -> String {
+    let mut line = format!(
+        "{} project{} · updated {}",
+        s.projects,
+        if s.projects == 1 { "" } else { "s" },
+        ago(now_ms, s.last_refresh.or(s.newest_refresh))
+    );
+    if s.errored + s.missing > 0 {
+        line.push_str(&format!(" · {} need attention", s.errored + s.missing));
+    }
+    line
+}
+
 /// A byte count as "512 B", "1.5 KiB", "3.2 MiB".
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

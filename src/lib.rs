@@ -17,6 +17,7 @@ pub mod hash;
 pub mod humanize;
 pub mod manager;
 pub mod model;
+pub mod notices;
 pub mod records;
 pub mod refresh;
 pub mod scan;

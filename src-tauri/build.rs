@@ -1,0 +1,30 @@
+//! Generates the Tauri context and the permissions of our own commands (each command gets an
+//! `allow-<name>` permission that a capability must grant before a webview may call it).
+
+/// Every command the shell exposes; keep in sync with `commands.rs` and the capability.
+const COMMANDS: &[&str] = &[
+    "status",
+    "list_projects",
+    "get_project",
+    "list_artifacts",
+    "outdated_artifacts",
+    "search",
+    "refresh",
+    "invalidate",
+    "clear_cache",
+    "add_project",
+    "remove_project",
+    "recent_changes",
+    "get_settings",
+    "set_setting",
+    "set_watching",
+    "reveal_project",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build step failed");
+}

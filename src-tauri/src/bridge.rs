@@ -1,0 +1,91 @@
+//! Engine events → the world: forwarded to the webview as Tauri events, reflected in the tray,
+//! and turned into coalesced desktop notifications.
+
+use crate::state::AppState;
+use crate::tray::{self, Look};
+use skillmeat_cache::CacheEvent;
+use skillmeat_cache::notices::{Coalescer, NoticePolicy};
+use std::time::{Duration, Instant};
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_notification::NotificationExt;
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+
+/// The Tauri event carrying each engine event to the dashboard.
+pub const EVENT: &str = "cache-event";
+
+/// How often the tray's "updated N min ago" is brought up to date while nothing happens.
+const TICK: Duration = Duration::from_secs(30);
+
+/// Runs until the engine's event bus closes.
+pub async fn run(app: AppHandle, mut rx: Receiver<CacheEvent>) {
+    let mut notices = Coalescer::new(NoticePolicy::default());
+    let mut busy = false;
+    tray::update(&app, Look::Idle, None);
+    loop {
+        let wake = notices
+            .due()
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or(TICK)
+            .min(TICK);
+        let ev = tokio::select! {
+            ev = rx.recv() => ev,
+            _ = tokio::time::sleep(wake) => {
+                show(&app, &mut notices);
+                if !busy {
+                    tray::update(&app, Look::Idle, None);
+                }
+                continue;
+            }
+        };
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(RecvError::Lagged(n)) => {
+                let _ = app.emit("cache-resync", n);
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let _ = app.emit(EVENT, &ev);
+        match &ev {
+            CacheEvent::RefreshStarted { total, .. } => {
+                busy = true;
+                tray::update(&app, Look::Busy, Some(format!("Refreshing 0/{total}…")));
+            }
+            CacheEvent::RefreshProgress { done, total, .. } => {
+                tray::update(
+                    &app,
+                    Look::Busy,
+                    Some(format!("Refreshing {done}/{total}…")),
+                );
+            }
+            CacheEvent::RefreshCompleted { .. }
+            | CacheEvent::Cleared { .. }
+            | CacheEvent::WatchStatus { .. } => {
+                busy = false;
+                tray::update(&app, Look::Idle, None);
+            }
+            _ => {}
+        }
+        notices.push(&ev, Instant::now());
+    }
+}
+
+fn show(app: &AppHandle, notices: &mut Coalescer) {
+    let due = notices.flush(Instant::now());
+    let enabled = app.state::<AppState>().manager.config().notifications;
+    if !enabled {
+        return;
+    }
+    for n in due {
+        tracing::info!("notification: {}: {}", n.title, n.body);
+        if let Err(e) = app
+            .notification()
+            .builder()
+            .title(&n.title)
+            .body(&n.body)
+            .show()
+        {
+            tracing::warn!("notification not shown: {e}");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `skillmeat-tray`: the desktop face of the SkillMeat project cache. A tray icon with live
+//! status, a dashboard window created on demand, and coalesced notifications, all over the
+//! engine's `CacheManager` and `Service`. Nothing here decides what the cache holds.
+
+pub mod bridge;
+pub mod commands;
+pub mod dashboard;
+pub mod state;
+pub mod tray;
+
+use skillmeat_cache::service::Service;
+use skillmeat_cache::{CacheManager, Config, EventBus, Overrides};
+use state::AppState;
+use tauri::{Manager, RunEvent, Runtime};
+
+/// The commands and their handler: shared by the app and its tests (which add the state).
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::status,
+        commands::list_projects,
+        commands::get_project,
+        commands::list_artifacts,
+        commands::outdated_artifacts,
+        commands::search,
+        commands::refresh,
+        commands::invalidate,
+        commands::clear_cache,
+        commands::add_project,
+        commands::remove_project,
+        commands::recent_changes,
+        commands::get_settings,
+        commands::set_setting,
+        commands::set_watching,
+        commands::reveal_project,
+    ])
+}
+
+/// True when the dashboard should open at launch (`--dashboard`, or
+/// `SKILLMEAT_TRAY_OPEN_DASHBOARD=1`, used by the end-to-end tests).
+fn open_at_launch() -> bool {
+    std::env::args().any(|a| a == "--dashboard")
+        || std::env::var("SKILLMEAT_TRAY_OPEN_DASHBOARD").is_ok_and(|v| v == "1")
+}
+
+/// Starts the app: the engine service, the tray, the event bridge; the dashboard on request.
+/// Returns the process exit code.
+pub fn run() -> i32 {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SKILLMEAT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,notify=error")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let manager = match Config::load(&Overrides::default())
+        .and_then(|cfg| CacheManager::open_with_events(cfg, EventBus::default()))
+    {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("skillmeat-tray: {e}");
+            return 1;
+        }
+    };
+    let bridge_rx = manager.events().subscribe();
+    let app = builder(tauri::Builder::default())
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            dashboard::open(app)
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .manage(AppState::new(manager.clone()))
+        .setup(move |app| {
+            tray::create(app.handle())?;
+            tauri::async_runtime::spawn(bridge::run(app.handle().clone(), bridge_rx));
+            let service = tauri::async_runtime::block_on(Service::start_with(manager))?;
+            app.state::<AppState>().set_service(service);
+            if open_at_launch() {
+                dashboard::open(app.handle());
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("skillmeat-tray: could not start: {e}");
+            return 1;
+        }
+    };
+    app.run(|app, event| match event {
+        // Closing the dashboard must not quit: the app lives in the tray.
+        RunEvent::ExitRequested { api, code, .. } if code.is_none() => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(service) = app.state::<AppState>().take_service() {
+                tauri::async_runtime::block_on(service.stop());
+            }
+        }
+        _ => {}
+    });
+    0
+}

@@ -1,0 +1,146 @@
+//! The tray icon: a status line, Refresh now, Clear cache, Open dashboard, Pause/Resume
+//! watching, Quit; a tooltip with the same live status; another icon while refreshing.
+
+use crate::{commands, dashboard, state::AppState};
+use skillmeat_cache::humanize;
+use skillmeat_cache::store::now_ms;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Wry};
+
+/// The tray icon's id.
+pub const TRAY_ID: &str = "main";
+
+const ICON: &[u8] = include_bytes!("../../icons/tray.png");
+const ICON_BUSY: &[u8] = include_bytes!("../../icons/tray-busy.png");
+const ICON_PAUSED: &[u8] = include_bytes!("../../icons/tray-paused.png");
+
+/// Menu items whose text changes at run time.
+pub struct TrayItems {
+    status: MenuItem<Wry>,
+    pause: MenuItem<Wry>,
+}
+
+/// What the tray shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// Idle and watching.
+    Idle,
+    /// A refresh is running.
+    Busy,
+    /// Watching is paused.
+    Paused,
+}
+
+/// Builds the tray icon and its menu.
+pub fn create(app: &AppHandle) -> tauri::Result<()> {
+    let status = MenuItem::with_id(app, "status", "Starting…", false, None::<&str>)?;
+    let refresh = MenuItem::with_id(app, "refresh", "Refresh now", true, None::<&str>)?;
+    let clear = MenuItem::with_id(app, "clear", "Clear cache", true, None::<&str>)?;
+    let open = MenuItem::with_id(app, "open", "Open dashboard", true, None::<&str>)?;
+    let pause = MenuItem::with_id(app, "pause", "Pause watching", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &status,
+            &PredefinedMenuItem::separator(app)?,
+            &refresh,
+            &clear,
+            &open,
+            &pause,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
+    )?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::from_bytes(ICON)?)
+        .tooltip("SkillMeat cache")
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| on_menu(app, event.id.as_ref()))
+        .build(app)?;
+    app.manage(TrayItems { status, pause });
+    Ok(())
+}
+
+fn on_menu(app: &AppHandle, id: &str) {
+    let state = app.state::<AppState>();
+    match id {
+        "refresh" => {
+            let m = state.manager.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                if let Err(e) = m.refresh_all(true) {
+                    tracing::warn!("refresh from the tray failed: {e}");
+                }
+            });
+        }
+        "clear" => {
+            let m = state.manager.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = commands::clear_and_repopulate(&m).await {
+                    tracing::warn!("clear from the tray failed: {}", e.message);
+                }
+            });
+        }
+        "open" => dashboard::open(app),
+        "pause" => {
+            if let Some(w) = state.watcher() {
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    let pause = !w.is_paused();
+                    if let Err(e) = commands::set_paused(&w, pause).await {
+                        tracing::warn!("pause/resume failed: {}", e.message);
+                    }
+                    update(&app, if pause { Look::Paused } else { Look::Idle }, None);
+                });
+            }
+        }
+        "quit" => app.exit(0),
+        _ => {}
+    }
+}
+
+/// Refreshes the status line, tooltip, icon and the pause item. `progress` overrides the
+/// status line while a refresh runs (e.g. "Refreshing 3/40…").
+pub fn update(app: &AppHandle, look: Look, progress: Option<String>) {
+    let state = app.state::<AppState>();
+    let paused = state.watcher().is_some_and(|w| w.is_paused());
+    let look = if paused && look == Look::Idle {
+        Look::Paused
+    } else {
+        look
+    };
+    let line = match progress {
+        Some(p) => p,
+        None => match state.manager.status() {
+            Ok(s) => humanize::status_line(&s, now_ms()),
+            Err(e) => format!("cache unavailable: {e}"),
+        },
+    };
+    let tooltip = if paused {
+        format!("SkillMeat cache — watching paused\n{line}")
+    } else {
+        format!("SkillMeat cache\n{line}")
+    };
+    if let Some(items) = app.try_state::<TrayItems>() {
+        let _ = items.status.set_text(&line);
+        let _ = items.pause.set_text(if paused {
+            "Resume watching"
+        } else {
+            "Pause watching"
+        });
+    }
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        let _ = tray.set_tooltip(Some(&tooltip));
+        let bytes = match look {
+            Look::Idle => ICON,
+            Look::Busy => ICON_BUSY,
+            Look::Paused => ICON_PAUSED,
+        };
+        if let Ok(img) = Image::from_bytes(bytes) {
+            let _ = tray.set_icon(Some(img));
+        }
+    }
+}

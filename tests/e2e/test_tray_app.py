@@ -1,0 +1,323 @@
+"""End to end: the real tray app under Xvfb and a D-Bus session, on a corpus of 100 real
+projects. The dashboard is driven through WebKitWebDriver; the tray through its
+StatusNotifierItem and dbusmenu on D-Bus (our own StatusNotifierWatcher); notifications are
+observed as Notify calls on the bus. Screenshots go to test-artifacts/.
+
+Run by `make test` (scripts/e2e.sh starts Xvfb and the bus)."""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from corpus import corpus, write
+from sni import TrayWatcher
+from webdriver import WebDriver
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/skillmeat-target"))
+TRAY = os.environ.get("SKILLMEAT_TRAY_BIN", os.path.join(TARGET, "debug", "skillmeat-tray"))
+CLI = os.environ.get("SKILLMEAT_CACHE_BIN", os.path.join(TARGET, "debug", "skillmeat-cache"))
+ARTIFACTS = os.path.join(REPO, "test-artifacts")
+MEASURED = {}
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def world():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="skillmeat-e2e-")
+    home = os.path.join(tmp, "home")
+    root = os.path.join(tmp, "projects")
+    os.makedirs(home)
+    corpus(root, 100)
+    env = dict(os.environ)
+    env.update(
+        HOME=home,
+        SKILLMEAT_CACHE_ROOTS=root,
+        SKILLMEAT_CACHE_INCLUDE_USER_SCOPE="false",
+        SKILLMEAT_LOG="info",
+        NO_AT_BRIDGE="1",
+    )
+    env.pop("XDG_DATA_HOME", None)
+    # The cache is already populated when the app opens (first paint shows cached data).
+    subprocess.run([CLI, "refresh"], env=env, check=True, capture_output=True)
+    monitor_log = open(os.path.join(ARTIFACTS, "notifications.log"), "w")
+    monitor = subprocess.Popen(
+        ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
+        stdout=monitor_log,
+        stderr=subprocess.DEVNULL,
+    )
+    dunst = subprocess.Popen(["dunst"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watcher = TrayWatcher()
+    w = dict(tmp=tmp, home=home, root=root, env=env, watcher=watcher, monitor_log=monitor_log.name)
+    yield w
+    watcher.close()
+    for p in (monitor, dunst):
+        p.terminate()
+        p.wait(5)
+    with open(os.path.join(ARTIFACTS, "measurements.json"), "w") as f:
+        json.dump(MEASURED, f, indent=2)
+    print("\nmeasured:", json.dumps(MEASURED))
+
+
+def cli_json(world, *args):
+    out = subprocess.run([CLI, "--json", *args], env=world["env"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def notified(world, text):
+    with open(world["monitor_log"], encoding="utf-8", errors="replace") as f:
+        log = f.read()
+    return any("Notify" in call and text in call for call in log.split("method call"))
+
+
+def no_tray_app_running():
+    return subprocess.run(["pgrep", "-f", TRAY], capture_output=True).returncode != 0
+
+
+# ---- the dashboard, through WebDriver ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dash(world):
+    port = free_port()
+    env = dict(world["env"], TAURI_WEBVIEW_AUTOMATION="true", SKILLMEAT_TRAY_OPEN_DASHBOARD="1")
+    log = open(os.path.join(ARTIFACTS, "app-webdriver.log"), "w")
+    driver = subprocess.Popen(["WebKitWebDriver", f"--port={port}"], env=env, stdout=log, stderr=log)
+    wait_for(lambda: port_open(port), 10, "WebKitWebDriver")
+    wd = WebDriver(port, TRAY)
+    yield wd
+    wd.quit()
+    driver.terminate()
+    driver.wait(10)
+    wait_for(no_tray_app_running, 15, "the app to end with the WebDriver session")
+
+
+def test_dashboard_lists_cached_projects_at_first_paint(dash):
+    dash.wait("return document.body.dataset.ready === '1'", 20)
+    rows = dash.js("return document.querySelectorAll('#project-rows tr').length")
+    assert rows == 100
+    assert dash.text("#stat-projects") == "100"
+    assert dash.text("#stat-artifacts") == "10000"
+    first_paint = dash.js("return window.__firstPaintMs")
+    MEASURED["dashboard_first_paint_ms"] = round(first_paint, 1)
+    print(f"first full paint with 100 projects x 100 artifacts: {first_paint:.0f} ms")
+    assert first_paint < 3000, "a sanity bound; the figure itself is reported"
+
+
+def test_search_finds_an_artifact_as_you_type(dash):
+    dash.type("#search", "skill-proj-042-7")
+    found = dash.wait(
+        "const r = document.querySelector('#search-results'); return r && !r.hidden && r.innerText;", 10
+    )
+    assert "skill-proj-042-7" in found
+    assert "proj-042" in found
+    dash.js("const s = document.querySelector('#search'); s.value = ''; s.dispatchEvent(new Event('input'));")
+
+
+def test_refresh_shows_progress_then_fresh_data(dash, world):
+    # Watching paused, so only the Refresh button can bring the change in.
+    assert "ok" in dash.invoke("set_watching", {"paused": True})
+    write(
+        os.path.join(world["root"], "proj-005/.claude/agents/late-arrival.md"),
+        "---\nname: late-arrival\ndescription: Came after the cache was built\n---\n",
+    )
+    dash.js(
+        "window.__sawProgress = false;"
+        "const p = document.getElementById('progress');"
+        "new MutationObserver(() => { if (!p.hidden) window.__sawProgress = true; })"
+        ".observe(p, {attributes: true});"
+    )
+    dash.click("#refresh-btn")
+    dash.wait("return window.__sawProgress === true", 10)
+    dash.wait("return document.getElementById('progress').hidden === true", 20)
+    dash.js("document.querySelector('#project-filter').value = 'proj-005';"
+            "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
+    dash.click("#project-rows tr[data-id] td.name")
+    text = dash.wait("const v = document.querySelector('#project-view'); return !v.hidden && v.innerText;", 10)
+    assert "late-arrival" in text
+    assert "ok" in dash.invoke("set_watching", {"paused": False})
+
+
+def test_a_file_written_appears_live_and_is_notified(dash, world):
+    dash.js("document.querySelector('#project-filter').value = 'proj-010';"
+            "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
+    dash.click("#project-rows tr[data-id] td.name")
+    dash.wait("return document.querySelector('#pv-name').innerText === 'proj-010'", 10)
+    t0 = time.monotonic()
+    write(
+        os.path.join(world["root"], "proj-010/.claude/skills/live-one/SKILL.md"),
+        "---\nname: live-one\ndescription: Written while the dashboard was open\n---\n",
+    )
+    dash.wait("return document.querySelector('#pv-artifacts').innerText.includes('live-one')", 10)
+    on_screen = time.monotonic() - t0
+    wait_for(lambda: notified(world, "proj-010"), 10, "a Notify call naming proj-010")
+    notified_after = time.monotonic() - t0
+    MEASURED["file_to_dashboard_ms"] = round(on_screen * 1000)
+    MEASURED["file_to_notification_ms"] = round(notified_after * 1000)
+    print(f"file written -> on screen {on_screen * 1000:.0f} ms, notification {notified_after * 1000:.0f} ms")
+    assert dash.js("return document.querySelector('#pv-artifacts').innerText.includes('live-one')")
+    dash.screenshot(os.path.join(ARTIFACTS, "dashboard.png"))
+    subprocess.run(["import", "-window", "root", os.path.join(ARTIFACTS, "screen-dashboard-notification.png")], check=False)
+
+
+def test_a_command_outside_the_capability_is_refused(dash):
+    r = dash.invoke("plugin:notification|notify", {"options": {"title": "from the page"}})
+    assert "err" in r, r
+    assert "ok" in dash.invoke("status")
+
+
+# ---- the tray, on D-Bus --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app(world, dash):
+    # The WebDriver session (and its app) ends first: one instance at a time.
+    dash.quit()
+    wait_for(no_tray_app_running, 15, "the WebDriver app to end")
+    log = open(os.path.join(ARTIFACTS, "app-tray.log"), "w")
+    before = len(world["watcher"].items)
+    proc = subprocess.Popen([TRAY], env=world["env"], stdout=log, stderr=log)
+    wait_for(lambda: len(world["watcher"].items) > before, 20, "the tray to register")
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
+def labels(world):
+    return [label for _, label, _ in world["watcher"].menu()]
+
+
+def test_tray_menu_has_its_items_and_a_live_status(world, app):
+    wait_for(lambda: "projects" in labels(world)[0], 10, "the status line")
+    items = world["watcher"].menu()
+    assert [label for _, label, _ in items][1:] == [
+        "Refresh now",
+        "Clear cache",
+        "Open dashboard",
+        "Pause watching",
+        "Quit",
+    ]
+    status_id, status_label, status_enabled = items[0]
+    assert status_label.startswith("100 projects · updated"), status_label
+    assert status_enabled is False, "the status line is not clickable"
+    assert "100 projects" in world["watcher"].tooltip()
+
+
+def cpu_ns(pid):
+    total = 0
+    for t in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_idle_app_with_the_dashboard_closed_is_small_and_quiet(world, app):
+    wait_for(lambda: "projects" in labels(world)[0], 10, "the start-up refresh")
+    time.sleep(2)  # let the start-up work settle before the idle window
+    c0 = cpu_ns(app.pid)
+    window = 10.0
+    time.sleep(window)  # the measurement window itself
+    cpu_ms_per_min = (cpu_ns(app.pid) - c0) / 1e6 * 60 / window
+    rss = rss_mb(app.pid)
+    MEASURED["idle_app_rss_mb"] = round(rss, 1)
+    MEASURED["idle_app_cpu_ms_per_min"] = round(cpu_ms_per_min, 1)
+    print(f"idle app, dashboard closed: {rss:.0f} MB RSS, {cpu_ms_per_min:.0f} ms CPU per minute")
+    assert cpu_ms_per_min < 600, "well under 1 % of a core"
+
+
+def test_tray_refresh_refreshes(world, app):
+    before = cli_json(world, "status")["last_refresh"] or 0
+    world["watcher"].click("Refresh now")
+    wait_for(lambda: (cli_json(world, "status")["last_refresh"] or 0) > before, 20, "a new refresh run")
+
+
+def test_tray_clear_empties_and_repopulates(world, app):
+    clicked = int(time.time() * 1000)
+    world["watcher"].click("Clear cache")
+
+    def repopulated():
+        items = cli_json(world, "list")["items"]
+        return len(items) == 100 and all(
+            p["created_at"] >= clicked and p["status"] == "fresh" for p in items
+        )
+
+    wait_for(repopulated, 30, "the cache to be emptied and repopulated")
+
+
+def test_tray_pause_and_resume_watching(world, app):
+    world["watcher"].click("Pause watching")
+    wait_for(lambda: "Resume watching" in labels(world), 10, "the menu to offer Resume")
+    wait_for(lambda: "paused" in world["watcher"].tooltip(), 10, "the tooltip to say paused")
+    world["watcher"].click("Resume watching")
+    wait_for(lambda: "Pause watching" in labels(world), 10, "the menu to offer Pause again")
+
+
+def test_a_change_is_notified_with_the_project_name(world, app):
+    t0 = time.monotonic()
+    write(
+        os.path.join(world["root"], "proj-020/.claude/commands/brand-new.md"),
+        "A command added while the app runs\n",
+    )
+    wait_for(lambda: notified(world, "proj-020"), 10, "a Notify call naming proj-020")
+    MEASURED["tray_file_to_notification_ms"] = round((time.monotonic() - t0) * 1000)
+    time.sleep(0.3)  # let dunst draw it before the screenshot
+    subprocess.run(["import", "-window", "root", os.path.join(ARTIFACTS, "screen-notification.png")], check=False)
+
+
+def test_open_dashboard_opens_the_window(world, app):
+    world["watcher"].click("Open dashboard")
+    wait_for(
+        lambda: subprocess.run(["xdotool", "search", "--name", "SkillMeat"], capture_output=True).returncode == 0,
+        15,
+        "the dashboard window",
+    )
+
+
+def test_a_second_launch_hands_over_to_the_running_app(world, app):
+    second = subprocess.run([TRAY], env=world["env"], capture_output=True, timeout=20)
+    assert second.returncode == 0
+    assert app.poll() is None, "the first instance keeps running"
+
+
+def test_quit_exits_with_status_zero(world, app):
+    world["watcher"].click("Quit")
+    assert app.wait(20) == 0

@@ -1,0 +1,164 @@
+// Typed access to the shell's commands and events (window.__TAURI__, enabled by
+// `withGlobalTauri`; the capability lets this window call only these commands).
+
+export type Kind = "skill" | "agent" | "command" | "hook" | "mcp_server";
+export type Status = "fresh" | "stale" | "error" | "missing";
+
+export interface KindCounts {
+  skill: number;
+  agent: number;
+  command: number;
+  hook: number;
+  mcp_server: number;
+}
+
+export interface Project {
+  id: string;
+  path: string;
+  name: string;
+  description: string | null;
+  origin: string;
+  status: Status;
+  error: string | null;
+  invalidated_reason: string | null;
+  refreshed_at: number | null;
+  created_at: number;
+  counts: KindCounts;
+  outdated_count: number;
+  modified_count: number;
+  claude_md: string;
+  profiles: string[];
+  notes: string[];
+}
+
+export interface Artifact {
+  project: string;
+  kind: Kind;
+  name: string;
+  description: string;
+  path: string;
+  content_hash: string;
+  frontmatter: "ok" | "none" | "malformed";
+  version: string | null;
+  tags: string[];
+  local_modified: boolean | null;
+  outdated: boolean | null;
+  upstream_version: string | null;
+  version_cmp: string | null;
+  updated_at: number;
+}
+
+export interface ProjectDetail extends Project {
+  artifacts: Artifact[];
+}
+
+export interface SearchHit extends Artifact {
+  project_name: string;
+  tier: number;
+}
+
+export interface Page<T> {
+  total: number;
+  skip: number;
+  items: T[];
+}
+
+export interface CacheStatus {
+  db_path: string;
+  db_bytes: number;
+  projects: number;
+  artifacts: number;
+  fresh: number;
+  stale: number;
+  errored: number;
+  missing: number;
+  outdated: number;
+  modified: number;
+  last_refresh: number | null;
+  newest_refresh: number | null;
+  hits: number;
+  misses: number;
+  notes: string[];
+}
+
+export interface WatchStatus {
+  state: string;
+  projects_watched: number;
+  polled: string[];
+}
+
+export interface StatusView {
+  cache: CacheStatus;
+  job: { running: boolean; pending: number } | null;
+  watch: WatchStatus | null;
+}
+
+export interface RecentChange {
+  seq: number;
+  at: number;
+  project_id: string;
+  project_name: string;
+  project_path: string;
+  summary: string;
+}
+
+export interface Settings {
+  cache_ttl: number;
+  roots: string[];
+  schedule: string;
+  notifications: boolean;
+  watch_paused: boolean;
+  db_path: string;
+  config_file: string;
+}
+
+export interface CommandError {
+  code: string;
+  message: string;
+}
+
+export type CacheEvent =
+  | { type: "refresh_started"; total: number }
+  | { type: "refresh_progress"; done: number; total: number; project: string }
+  | { type: "refresh_completed"; refreshed: number; changed: number; failed: number }
+  | { type: "refresh_failed"; id: string; path: string; error: string; final_attempt: boolean }
+  | { type: "project_changed"; id: string; name: string; summary: string }
+  | { type: "project_invalidated"; id: string | null }
+  | { type: "project_added"; id: string }
+  | { type: "project_removed"; id: string }
+  | { type: "project_missing"; id: string }
+  | { type: "cleared"; projects: number }
+  | { type: "watch_status"; state: string; message: string };
+
+interface TauriGlobal {
+  core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
+  event: {
+    listen<T>(event: string, handler: (e: { payload: T }) => void): Promise<() => void>;
+  };
+}
+
+function tauri(): TauriGlobal {
+  const t = (window as unknown as { __TAURI__?: TauriGlobal }).__TAURI__;
+  if (!t) throw new Error("not running inside the SkillMeat app");
+  return t;
+}
+
+/** Calls a command; rejects with a CommandError whose message is readable. */
+export function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+  return tauri()
+    .core.invoke<T>(cmd, args)
+    .catch((e: unknown) => {
+      if (e && typeof e === "object" && "message" in e) throw e as CommandError;
+      throw { code: "internal", message: String(e) } as CommandError;
+    });
+}
+
+/** Listens to the engine's events. */
+export function onCacheEvent(handler: (e: CacheEvent) => void): Promise<() => void> {
+  return tauri().event.listen<CacheEvent>("cache-event", (e) => handler(e.payload));
+}
+
+/** Listens to "events were lost" (the dashboard then reloads what it shows). */
+export function onResync(handler: () => void): Promise<() => void> {
+  return tauri().event.listen<number>("cache-resync", () => handler());
+}
