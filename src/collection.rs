@@ -158,7 +158,14 @@ impl Collection {
 }
 
 fn read_table(path: &Path, notes: &mut Vec<String>) -> Option<toml::Table> {
-    let text = std::fs::read(path).ok()?;
+    let text = match crate::records::read_capped(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            notes.push(format!("{}: {e}", path.display()));
+            return None;
+        }
+        Err(_) => return None,
+    };
     match toml::from_str::<toml::Table>(
         String::from_utf8_lossy(&text).trim_start_matches('\u{feff}'),
     ) {

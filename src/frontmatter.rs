@@ -10,6 +10,12 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 /// The largest frontmatter block handed to the YAML parser; a bigger one is line-scanned.
 const MAX_YAML_BLOCK: usize = 64 * 1024;
+/// The deepest nesting handed to the YAML loader, which recurses once per level (a block of
+/// `- - - - …` 30,000 deep overflowed a 2 MiB worker stack and aborted the process).
+const MAX_YAML_DEPTH: usize = 64;
+/// The most nodes a block may build, counting what aliases expand to and the copies the
+/// loader keeps of anchored nodes (a "billion laughs" of 1 KiB expands to 10^9 nodes).
+const MAX_YAML_NODES: usize = 100_000;
 
 /// The parsed head of a Markdown file.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,6 +139,9 @@ fn strict_yaml(block: &str) -> Option<Map<String, Value>> {
     } else {
         block
     };
+    if !yaml_within_bounds(block) {
+        return None;
+    }
     let docs = YamlLoader::load_from_str(block).ok()?;
     match docs.into_iter().next() {
         None | Some(Yaml::Null) => Some(Map::new()),
@@ -150,6 +159,69 @@ fn strict_yaml(block: &str) -> Option<Map<String, Value>> {
             Some(out)
         }
         Some(_) => None,
+    }
+}
+
+/// True when the YAML loader may be trusted with `block`: it parses, is nested at most
+/// [`MAX_YAML_DEPTH`] deep and builds at most [`MAX_YAML_NODES`] nodes. Decided from the
+/// parser's events (an iterative state machine: no recursion, nothing expanded). Blocks
+/// without anchors, aliases, deep indentation or many brackets cannot exceed either bound and
+/// skip this pass.
+fn yaml_within_bounds(block: &str) -> bool {
+    use std::collections::HashMap;
+    use yaml_rust2::parser::{Event, Parser};
+    let brackets = block.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    let deepest_indent = block
+        .lines()
+        .map(|l| {
+            l.bytes()
+                .take_while(|b| matches!(b, b' ' | b'\t' | b'-' | b'?' | b':'))
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    if !block.contains(['*', '&']) && brackets < MAX_YAML_DEPTH / 2 && deepest_indent < 24 {
+        return true;
+    }
+    let mut parser = Parser::new_from_str(block);
+    // Expanded size of each anchored node; open collections with their anchor and size.
+    let mut anchored: HashMap<usize, usize> = HashMap::new();
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut total: usize = 0;
+    loop {
+        let Ok((ev, _)) = parser.next_token() else {
+            return false; // the loader would reject it too, possibly after deep recursion
+        };
+        let node = match ev {
+            Event::StreamEnd => return true,
+            Event::SequenceStart(aid, _) | Event::MappingStart(aid, _) => {
+                open.push((aid, 1));
+                if open.len() > MAX_YAML_DEPTH {
+                    return false;
+                }
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => match open.pop() {
+                Some((aid, n)) => Some((aid, n)),
+                None => return false,
+            },
+            Event::Scalar(_, _, aid, _) => Some((aid, 1)),
+            Event::Alias(id) => Some((0, anchored.get(&id).copied().unwrap_or(1))),
+            _ => None,
+        };
+        let Some((aid, n)) = node else { continue };
+        if aid > 0 {
+            // The loader keeps a copy of every anchored node.
+            anchored.insert(aid, n);
+            total = total.saturating_add(n);
+        }
+        match open.last_mut() {
+            Some((_, size)) => *size = size.saturating_add(n),
+            None => total = total.saturating_add(n),
+        }
+        if total > MAX_YAML_NODES || open.last().is_some_and(|(_, s)| *s > MAX_YAML_NODES) {
+            return false;
+        }
     }
 }
 

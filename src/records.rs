@@ -9,6 +9,37 @@ pub const DEPLOYED_FILE: &str = ".skillmeat-deployed.toml";
 /// File name of SkillMeat's project file inside a profile root.
 pub const PROJECT_FILE: &str = ".skillmeat-project.toml";
 
+/// The largest record or collection file read (real ones are a few KiB). A bigger file is not
+/// read at all, with a note: reading it whole would hold it (and the parsed tables) in memory,
+/// hundreds of MiB for a runaway file. Same bound as the scanner's for JSON settings.
+pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a small structured file whole, refusing one larger than [`MAX_RECORD_BYTES`]
+/// (checked on the open file, and the read itself is bounded, so a file that grows meanwhile
+/// cannot slip through). `Err` carries the reason for the note.
+pub fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    let too_big = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB, not read",
+                MAX_RECORD_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    if f.metadata()?.len() > MAX_RECORD_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 /// One `[[deployed]]` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeployRecord {
@@ -93,9 +124,16 @@ pub fn read_profile(profile_dir: &Path, profile: &str, out: &mut Records) {
 }
 
 fn read_toml(path: &Path, profile: &str, out: &mut Records) -> Option<toml::Table> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_capped(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            out.notes.push(format!(
+                "{profile}/{}: {e}",
+                path.file_name()?.to_string_lossy()
+            ));
+            return None;
+        }
         Err(e) => {
             out.notes.push(format!(
                 "{profile}/{}: unreadable: {e}",
