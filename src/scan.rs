@@ -324,6 +324,12 @@ impl Scanner<'_> {
             seen.insert((m.dev(), m.ino()));
         }
         self.find_skill_dirs(&skills, 0, &mut found, &mut seen);
+        if found.len() >= MAX_ENTRIES_PER_FOLDER {
+            let rel = self.rel(&skills);
+            self.note(format!(
+                "{rel}: {MAX_ENTRIES_PER_FOLDER} skills or more, the rest skipped"
+            ));
+        }
         for dir in found {
             let source = self.rel(&dir);
             let listing = match hash::list_dir(&dir, MAX_FILES_PER_SKILL) {
@@ -382,7 +388,12 @@ impl Scanner<'_> {
         found: &mut Vec<PathBuf>,
         seen: &mut HashSet<(u64, u64)>,
     ) {
-        if depth > MAX_NESTING || found.len() >= MAX_ENTRIES_PER_FOLDER {
+        if depth > MAX_NESTING {
+            let rel = self.rel(dir);
+            self.note(format!("{rel}: nested too deep, not searched for skills"));
+            return;
+        }
+        if found.len() >= MAX_ENTRIES_PER_FOLDER {
             return;
         }
         let Ok(read) = std::fs::read_dir(dir) else {
