@@ -46,3 +46,7 @@ ui:
 
 deps:
 	@bash scripts/install-deps.sh
+
+## The multi-process soak of tests/faults.rs for 60 s instead of 10 (SKILLMEAT_SOAK_SECS).
+soak:
+	SKILLMEAT_SOAK_SECS=60 $(CARGO) test --locked -p skillmeat-cache --test faults -- --nocapture watch_refresh_and_readers

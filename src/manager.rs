@@ -82,11 +82,13 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let _ = flush_stats(&self.store, &self.hits, &self.misses);
+        // Best effort and without waiting: a process ending (a CLI read) must not hang on
+        // another process's write lock just to save its hit counters.
+        let _ = flush_stats(&self.store, &self.hits, &self.misses, false);
     }
 }
 
-fn flush_stats(store: &Store, hits: &AtomicU64, misses: &AtomicU64) -> Result<()> {
+fn flush_stats(store: &Store, hits: &AtomicU64, misses: &AtomicU64, wait: bool) -> Result<()> {
     if store.is_read_only() {
         return Ok(());
     }
@@ -95,9 +97,7 @@ fn flush_stats(store: &Store, hits: &AtomicU64, misses: &AtomicU64) -> Result<()
     if h == 0 && m == 0 {
         return Ok(());
     }
-    let r = store
-        .meta_add("stats.hits", h)
-        .and_then(|_| store.meta_add("stats.misses", m));
+    let r = store.meta_add_all(&[("stats.hits", h), ("stats.misses", m)], wait);
     if r.is_err() {
         hits.fetch_add(h, Ordering::Relaxed);
         misses.fetch_add(m, Ordering::Relaxed);
@@ -113,7 +113,17 @@ impl CacheManager {
 
     /// Opens the cache, announcing events on `events`.
     pub fn open_with_events(config: Config, events: EventBus) -> Result<Self> {
-        let store = Store::open(&config.db_path)?;
+        Self::open_with_busy_timeout(config, events, crate::store::DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// Opens the cache with a chosen busy timeout: how long a write waits for another
+    /// process's lock before failing with [`CacheError::Busy`].
+    pub fn open_with_busy_timeout(
+        config: Config,
+        events: EventBus,
+        busy_timeout: std::time::Duration,
+    ) -> Result<Self> {
+        let store = Store::open_with_timeout(&config.db_path, busy_timeout)?;
         Ok(CacheManager {
             inner: Arc::new(Inner {
                 config: RwLock::new(config),
@@ -431,7 +441,12 @@ impl CacheManager {
             self.inner
                 .store
                 .meta_set("last_refresh", &now_ms().to_string())?;
-            let _ = flush_stats(&self.inner.store, &self.inner.hits, &self.inner.misses);
+            let _ = flush_stats(
+                &self.inner.store,
+                &self.inner.hits,
+                &self.inner.misses,
+                true,
+            );
             if report.changed.len() > 1 {
                 let _ = self.inner.store.checkpoint();
             }

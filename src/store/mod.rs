@@ -12,6 +12,7 @@ pub use read::{ProjectRef, StatusCounts};
 pub use write::{NewProject, ProjectUpdate, project_id_for};
 
 use crate::error::{CacheError, Result};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -66,8 +67,8 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|e| CacheError::io(parent, e))?;
             restrict_permissions(parent, 0o700);
         }
-        let existed = path.exists();
-        let writer = match open_checked(path, busy_timeout) {
+        let mut existed = path.exists();
+        let writer = match open_checked_retrying(path, busy_timeout) {
             Ok(c) => c,
             Err(Opened::Corrupt(why)) => {
                 let aside = move_aside(path)?;
@@ -77,6 +78,8 @@ impl Store {
                 );
                 tracing::warn!("{msg}");
                 notes.push(msg);
+                // The rebuilt file is a new file: private like any new cache.
+                existed = path.exists();
                 open_checked(path, busy_timeout).map_err(Opened::into_error)?
             }
             Err(Opened::ReadOnly(why)) => {
@@ -96,7 +99,14 @@ impl Store {
                     notes,
                 });
             }
-            Err(other) => return Err(other.into_error()),
+            Err(other) => {
+                return Err(match other.into_error() {
+                    CacheError::Busy { .. } => CacheError::Busy {
+                        waited_ms: busy_timeout.as_millis() as u64,
+                    },
+                    e => e,
+                });
+            }
         };
         if !existed {
             restrict_permissions(path, 0o600);
@@ -172,6 +182,24 @@ impl Store {
     /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer connection; commits when
     /// `f` succeeds, rolls everything back when it fails.
     pub fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_inner(true, f)
+    }
+
+    /// Like [`Store::write`], but when another connection holds the write lock, gives up at
+    /// once with [`CacheError::Busy`] instead of waiting: for best-effort bookkeeping (such as
+    /// statistics flushed when a process exits) that must never hold anything up.
+    pub fn write_now<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.write_inner(false, f)
+    }
+
+    fn write_inner<T>(
+        &self,
+        wait: bool,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         if self.read_only {
             return Err(CacheError::ReadOnly(format!(
                 "{} cannot be written",
@@ -179,11 +207,25 @@ impl Store {
             )));
         }
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.busy(e.into()))?;
-        let out = f(&tx).map_err(|e| self.busy(e))?;
-        tx.commit().map_err(|e| self.busy(e.into()))?;
+        if !wait {
+            conn.busy_timeout(Duration::ZERO)?;
+            let out = Self::transaction(&mut conn, f);
+            conn.busy_timeout(self.busy_timeout)?;
+            return out.map_err(|e| match e {
+                CacheError::Busy { .. } => CacheError::Busy { waited_ms: 0 },
+                other => other,
+            });
+        }
+        Self::transaction(&mut conn, f).map_err(|e| self.busy(e))
+    }
+
+    fn transaction<T>(
+        conn: &mut Connection,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
         Ok(out)
     }
 
@@ -276,6 +318,27 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
     Ok(())
 }
 
+/// [`open_checked`], tried again while SQLite answers "busy" without waiting (two processes
+/// creating the same new database at once), up to the busy timeout.
+fn open_checked_retrying(
+    path: &Path,
+    busy_timeout: Duration,
+) -> std::result::Result<Connection, Opened> {
+    let deadline = std::time::Instant::now() + busy_timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match open_checked(path, busy_timeout) {
+            Err(Opened::Failed(CacheError::Busy { .. }))
+                if std::time::Instant::now() + pause < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Connection, Opened> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -286,6 +349,11 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
         return Err(Opened::ReadOnly("the file is not writable".into()));
     }
     let mut conn = Connection::open_with_flags(path, flags).map_err(classify)?;
+    // Until the file is known to be ours and sound, closing this connection must not
+    // checkpoint the WAL into the file nor delete the WAL: a file refused or moved aside is
+    // kept exactly as it was, with its WAL.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(classify)?;
     configure(&conn, busy_timeout).map_err(classify)?;
     // Identity first, in one read snapshot, before anything is written: a foreign SQLite
     // file must be refused untouched (not switched to WAL, not moved aside).
@@ -294,8 +362,12 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
         .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
         .map_err(classify)?;
     if check != "ok" {
+        // One line: the verdict ends up in a note shown in tables and tooltips.
+        let check = check.split_whitespace().collect::<Vec<_>>().join(" ");
         return Err(Opened::Corrupt(format!("quick_check: {check}")));
     }
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)
+        .map_err(classify)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .map_err(classify)?;
@@ -305,9 +377,20 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
     if version < schema::SCHEMA_VERSION {
         schema::migrate(&mut conn, version).map_err(classify)?;
     }
-    // Probe that writing really works (a read-only directory refuses the WAL file).
-    conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
-        .map_err(classify)?;
+    // Probe that writing really works (a read-only directory refuses the WAL file). Without
+    // waiting: another process holding the write lock (even for long) proves nothing either
+    // way, and must not delay or fail an open that may only read.
+    conn.busy_timeout(Duration::ZERO).map_err(classify)?;
+    let probe = conn.execute_batch("BEGIN IMMEDIATE; COMMIT;");
+    conn.busy_timeout(busy_timeout).map_err(classify)?;
+    match probe {
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) => {}
+        other => other.map_err(classify)?,
+    }
     Ok(conn)
 }
 

@@ -218,6 +218,29 @@ impl Store {
         })
     }
 
+    /// Adds to several numeric counters in one transaction. Without `wait`, gives up at once
+    /// ([`CacheError::Busy`]) when another connection holds the write lock.
+    pub fn meta_add_all(&self, deltas: &[(&str, u64)], wait: bool) -> Result<()> {
+        if deltas.iter().all(|(_, d)| *d == 0) {
+            return Ok(());
+        }
+        let add = |tx: &Transaction<'_>| -> Result<()> {
+            for (key, delta) in deltas.iter().filter(|(_, d)| *d > 0) {
+                tx.execute(
+                    "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ?2 AS TEXT)",
+                    params![key, *delta as i64],
+                )?;
+            }
+            Ok(())
+        };
+        if wait {
+            self.write(add)
+        } else {
+            self.write_now(add)
+        }
+    }
+
     /// Records (or with `None`, forgets) the user's explicit choice for a project path.
     pub fn set_choice(&self, path: &str, choice: Option<&str>) -> Result<()> {
         self.write(|tx| {

@@ -189,6 +189,17 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         list.push(ms(t));
         assert_eq!(page.items.len(), projects.len());
     }
+    let mut list_page = Vec::new();
+    for i in 0..runs.max(20) {
+        let t = Instant::now();
+        let page = m.list_projects(&ProjectFilter {
+            skip: (i as u64 * 50) % (projects.len() as u64).max(1),
+            limit: Some(50),
+            ..Default::default()
+        })?;
+        list_page.push(ms(t));
+        assert!(page.items.len() <= 50);
+    }
     let mut get = Vec::new();
     for i in 0..runs.max(20) {
         let p = &projects[(i * 7) % projects.len()];
@@ -228,6 +239,10 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         json!(percentile(&mut one, 0.5)),
     );
     out.insert("list_projects_ms".into(), json!(percentile(&mut list, 0.5)));
+    out.insert(
+        "list_projects_page_ms".into(),
+        json!(percentile(&mut list_page, 0.5)),
+    );
     out.insert("get_project_ms".into(), json!(percentile(&mut get, 0.5)));
     out.insert(
         "search_p50_ms".into(),
