@@ -161,34 +161,92 @@ fn relevance_page(c: &Connection, plan: &Plan, skip: u64, limit: u64) -> Result<
     if page.len() >= limit {
         return Ok(page);
     }
-    // Full-text matches that are not name matches, best BM25 first.
+    // Full-text matches that are not name matches, best BM25 first. BM25 costs about a
+    // microsecond per match, so for a very broad query it ranks only the matches in names and
+    // tags; matches in descriptions alone then follow, newest first.
     let name_set: HashSet<i64> = names.iter().copied().collect();
     let want = skip + limit + names.len();
-    let fts_sql = format!(
-        "SELECT f.rowid, {BM25} AS r FROM artifacts_fts f JOIN artifacts a ON a.aid = f.rowid
-         JOIN projects p ON p.rid = a.project_rid
-         WHERE artifacts_fts MATCH ?{fts}{} ORDER BY r, f.rowid LIMIT {want}",
-        plan.filters
-    );
+    let broad = fts_matches(c, plan, fts)? > BROAD_QUERY;
+    let mut ranked = Vec::new();
+    if broad {
+        let expr = match &plan.args[fts - 1] {
+            SqlValue::Text(t) => format!("{{name tags}} : ({t})"),
+            _ => String::new(),
+        };
+        ranked.extend(fts_rows(c, plan, Some(&expr), "r, f.rowid", want)?);
+        ranked.extend(fts_rows(
+            c,
+            plan,
+            None,
+            "f.rowid DESC",
+            want + ranked.len(),
+        )?);
+    } else {
+        ranked.extend(fts_rows(c, plan, None, "r, f.rowid", want)?);
+    }
     let rest_skip = skip.saturating_sub(names.len());
-    let mut stmt = c.prepare_cached(&fts_sql)?;
-    let args = plan.args_for(&stmt);
-    let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, i64>(0))?;
-    let mut seen = 0usize;
-    for aid in rows {
-        let aid = aid?;
-        if name_set.contains(&aid) {
+    let mut seen = HashSet::new();
+    let mut n = 0usize;
+    for aid in ranked {
+        if name_set.contains(&aid) || !seen.insert(aid) {
             continue;
         }
-        if seen >= rest_skip {
+        if n >= rest_skip {
             page.push(aid);
             if page.len() >= limit {
                 break;
             }
         }
-        seen += 1;
+        n += 1;
     }
     Ok(page)
+}
+
+/// Above this many full-text matches, BM25 ranks only matches in names and tags.
+const BROAD_QUERY: u64 = 5_000;
+
+/// How many rows the full-text expression matches (before filters; cheap in FTS5).
+fn fts_matches(c: &Connection, plan: &Plan, fts: usize) -> Result<u64> {
+    let sql = format!("SELECT count(*) FROM artifacts_fts WHERE artifacts_fts MATCH ?{fts}");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let args = plan.args_for(&stmt);
+    Ok(stmt.query_row(params_from_iter(args), |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Up to `want` full-text matches (filtered) in the given order; `expr` replaces the plan's
+/// full-text expression (e.g. restricted to some columns).
+fn fts_rows(
+    c: &Connection,
+    plan: &Plan,
+    expr: Option<&str>,
+    order: &str,
+    want: usize,
+) -> Result<Vec<i64>> {
+    let Some(fts) = plan.fts else {
+        return Ok(Vec::new());
+    };
+    let mut args = plan.args.clone();
+    let idx = match expr {
+        Some(e) => {
+            args.push(e.to_string().into());
+            args.len()
+        }
+        None => fts,
+    };
+    let sql = format!(
+        "SELECT f.rowid, {BM25} AS r FROM artifacts_fts f JOIN artifacts a ON a.aid = f.rowid
+         JOIN projects p ON p.rid = a.project_rid
+         WHERE artifacts_fts MATCH ?{idx}{} ORDER BY {order} LIMIT {want}",
+        plan.filters
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let n = stmt.parameter_count();
+    let rows = stmt
+        .query_map(params_from_iter(args.iter().take(n)), |r| {
+            r.get::<_, i64>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 /// The aids of one page sorted by name, kind or update time.
