@@ -258,14 +258,22 @@ impl Store {
     }
 
     /// Runs `PRAGMA integrity_check` and returns its verdict (`"ok"` when healthy).
+    ///
+    /// Runs on a connection of its own, not a pooled one: FTS5 keeps a per-connection cache of
+    /// its index structure, and a pooled reader that has not touched the index since other
+    /// connections rewrote it can report "fts5: corruption found reading blob" once, for a
+    /// file that is sound (seen after a full disk; queries on that connection are correct).
     pub fn integrity_check(&self) -> Result<String> {
-        self.read(|c| {
-            let rows: Vec<String> = c
-                .prepare("PRAGMA integrity_check")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rows.join("; "))
-        })
+        let c = if self.read_only {
+            open_read_only(&self.path, self.busy_timeout)?
+        } else {
+            open_reader(&self.path, self.busy_timeout)?
+        };
+        let rows: Vec<String> = c
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows.join("; "))
     }
 
     fn busy(&self, e: CacheError) -> CacheError {
