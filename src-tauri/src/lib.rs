@@ -69,11 +69,20 @@ pub fn run() -> i32 {
         .plugin(tauri_plugin_notification::init())
         .manage(AppState::new(manager.clone()))
         .setup(move |app| {
-            tray::create(app.handle())?;
+            let tray_shown = match tray::create(app.handle()) {
+                Ok(()) => true,
+                Err(e) => {
+                    // No panel hosting tray icons (no StatusNotifierWatcher): the app stays
+                    // usable through its dashboard, and the tray appears once a panel does.
+                    tracing::warn!("no system tray ({e}); opening the dashboard instead");
+                    tauri::async_runtime::spawn(tray::retry_until_shown(app.handle().clone()));
+                    false
+                }
+            };
             tauri::async_runtime::spawn(bridge::run(app.handle().clone(), bridge_rx));
             let service = tauri::async_runtime::block_on(Service::start_with(manager))?;
             app.state::<AppState>().set_service(service);
-            if open_at_launch() {
+            if open_at_launch() || !tray_shown {
                 dashboard::open(app.handle());
             }
             Ok(())
@@ -87,8 +96,12 @@ pub fn run() -> i32 {
         }
     };
     app.run(|app, event| match event {
-        // Closing the dashboard must not quit: the app lives in the tray.
-        RunEvent::ExitRequested { api, code, .. } if code.is_none() => api.prevent_exit(),
+        // Closing the dashboard must not quit: the app lives in the tray (when there is one).
+        RunEvent::ExitRequested { api, code, .. }
+            if code.is_none() && app.tray_by_id(tray::TRAY_ID).is_some() =>
+        {
+            api.prevent_exit()
+        }
         RunEvent::Exit => {
             if let Some(service) = app.state::<AppState>().take_service() {
                 tauri::async_runtime::block_on(service.stop());

@@ -65,6 +65,18 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
+/// Tries again every 30 s to show the tray icon, until a panel hosting tray icons appears.
+pub async fn retry_until_shown(app: AppHandle) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        if create(&app).is_ok() {
+            tracing::info!("a system tray appeared: tray icon shown");
+            update(&app, Look::Idle, None);
+            return;
+        }
+    }
+}
+
 fn on_menu(app: &AppHandle, id: &str) {
     let state = app.state::<AppState>();
     match id {

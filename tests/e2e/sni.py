@@ -120,8 +120,11 @@ class TrayWatcher:
         return f"{title}\n{description}"
 
     def close(self):
+        if self.bus is None:
+            return
         try:
             self.call(self.bus.release_name(WATCHER))
             self.bus.disconnect()
+            self.bus = None
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)

@@ -321,3 +321,21 @@ def test_a_second_launch_hands_over_to_the_running_app(world, app):
 def test_quit_exits_with_status_zero(world, app):
     world["watcher"].click("Quit")
     assert app.wait(20) == 0
+
+
+def window_shown():
+    return subprocess.run(["xdotool", "search", "--name", "SkillMeat"], capture_output=True).returncode == 0
+
+
+def test_without_a_tray_host_the_app_opens_its_dashboard_instead(world, app):
+    # After Quit (previous test), with no StatusNotifierWatcher on the bus at all.
+    wait_for(no_tray_app_running, 15, "the previous app to end")
+    world["watcher"].close()
+    log = open(os.path.join(ARTIFACTS, "app-no-tray.log"), "w")
+    proc = subprocess.Popen([TRAY], env=world["env"], stdout=log, stderr=log)
+    try:
+        wait_for(window_shown, 30, "the dashboard window instead of a tray icon")
+        assert proc.poll() is None, "the app keeps running without a tray"
+    finally:
+        proc.terminate()
+        proc.wait(10)
