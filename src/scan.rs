@@ -229,9 +229,9 @@ fn scan_inner(
             continue;
         }
         sc.snap.profiles.push(profile.to_string());
-        sc.scan_skills(&dir, profile);
-        sc.scan_md_kind(&dir, profile, "agents", ArtifactKind::Agent);
-        sc.scan_md_kind(&dir, profile, "commands", ArtifactKind::Command);
+        sc.scan_skills(&dir);
+        sc.scan_md_kind(&dir, "agents", ArtifactKind::Agent);
+        sc.scan_md_kind(&dir, "commands", ArtifactKind::Command);
         if *profile == ".claude" {
             for f in ["settings.json", "settings.local.json"] {
                 sc.scan_hooks(&dir.join(f), &format!(".claude/{f}"));
@@ -313,7 +313,7 @@ impl Scanner<'_> {
     }
 
     /// Skills: any folder below `skills/` holding a SKILL.md, at any depth; the topmost wins.
-    fn scan_skills(&mut self, profile_dir: &Path, _profile: &str) {
+    fn scan_skills(&mut self, profile_dir: &Path) {
         let skills = profile_dir.join("skills");
         if !skills.is_dir() {
             return;
@@ -508,13 +508,7 @@ impl Scanner<'_> {
     }
 
     /// Agents and commands: every `*.md` below `<profile>/<folder>/`, nested folders included.
-    fn scan_md_kind(
-        &mut self,
-        profile_dir: &Path,
-        _profile: &str,
-        folder: &str,
-        kind: ArtifactKind,
-    ) {
+    fn scan_md_kind(&mut self, profile_dir: &Path, folder: &str, kind: ArtifactKind) {
         let base = profile_dir.join(folder);
         if !base.is_dir() {
             return;
