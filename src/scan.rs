@@ -155,7 +155,7 @@ pub struct ProjectSnapshot {
 
 /// Bumped when the scanner's output for the same files changes, so tree stamps from an older
 /// build never let a project skip a rescan.
-const SCANNER_VERSION: &str = "1";
+const SCANNER_VERSION: &str = "2";
 
 /// Scans `project`. Never fails: unreadable parts become notes; a vanished folder is `missing`.
 pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -> ProjectSnapshot {
@@ -191,6 +191,12 @@ pub fn tree_stamp(project: &Path, collection: &Collection) -> Option<String> {
         }
     }
     h.update(format!("md:{};col:{};", snap.claude_md, collection.stamp));
+    // What the walk itself noticed (too deep, too many, loops, unreadable folders) is part of
+    // what a scan would report.
+    for n in &snap.notes {
+        h.update(n.as_bytes());
+        h.update([0]);
+    }
     Some(hex::encode(&h.finalize()[..16]))
 }
 

@@ -1217,3 +1217,33 @@ fn records_in_other_profile_roots_and_unrecognisable_paths() {
     );
     assert!(!snap.notes[0].contains("stale"), "{:?}", snap.notes);
 }
+
+/// Found by the model test: a change only the walk notices (a command nested too deep) must
+/// not be hidden by the tree-stamp shortcut that confirms unchanged projects.
+#[test]
+fn a_change_only_the_walk_notices_still_reaches_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("projects");
+    let p = root.join("deep");
+    fs::create_dir_all(p.join(".claude/commands")).unwrap();
+    fs::write(p.join(".claude/commands/top.md"), "Top command\n").unwrap();
+    let mut cfg = skillmeat_cache::Config::defaults_for_home(tmp.path());
+    cfg.db_path = tmp.path().join("cache.db");
+    cfg.roots = vec![root.clone()];
+    cfg.include_user_scope = false;
+    let m = skillmeat_cache::CacheManager::open(cfg).unwrap();
+    m.refresh_all(false).unwrap();
+    assert!(m.get_project("deep").unwrap().project.notes.is_empty());
+    let mut dir = p.join(".claude/commands");
+    for i in 0..10 {
+        dir = dir.join(format!("ns{i}"));
+    }
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("buried.md"), "Too deep to be read\n").unwrap();
+    m.refresh_all(true).unwrap();
+    let notes = m.get_project("deep").unwrap().project.notes;
+    assert!(
+        notes.iter().any(|n| n.contains("nested too deep")),
+        "{notes:?}"
+    );
+}
