@@ -553,12 +553,13 @@ impl CacheManager {
         let scan_started = now_ms();
         // Stats alone first: when nothing a scan would read has changed, confirm and stop.
         let stamp = tree_stamp(Path::new(path), collection);
-        if stamp.is_some() && self.inner.store.clean_tree_stamp(id)? == stamp {
-            self.inner.store.touch_refreshed(id, scan_started)?;
+        let state = self.inner.store.refresh_state(id)?;
+        if stamp.is_some() && state.clean_tree_stamp == stamp {
+            let name = self.inner.store.touch_refreshed(id, scan_started)?;
             return Ok(ProjectRefresh {
                 id: id.to_string(),
                 path: path.to_string(),
-                name: self.inner.store.get_project(id, 0)?.name,
+                name,
                 refreshed: true,
                 changes: Default::default(),
                 status: ProjectStatus::Fresh,
@@ -574,12 +575,6 @@ impl CacheManager {
             .name
             .clone()
             .unwrap_or_else(|| default_name(path, &self.config().home));
-        let was_missing = self
-            .inner
-            .store
-            .get_project(id, 0)
-            .map(|p| p.status == ProjectStatus::Missing)
-            .unwrap_or(false);
         let changes = self.inner.store.apply_refresh(
             id,
             &ProjectUpdate {
@@ -598,7 +593,7 @@ impl CacheManager {
             "project refreshed"
         );
         if let Some(reason) = &snap.missing
-            && !was_missing
+            && !state.missing
         {
             self.inner.events.send(CacheEvent::ProjectMissing {
                 id: id.to_string(),

@@ -8,7 +8,7 @@ mod search;
 mod write;
 
 pub use read::{ArtifactFilter, OutdatedSort, ProjectFilter, RecentChange, SearchSort};
-pub use read::{ProjectRef, StatusCounts};
+pub use read::{ProjectRef, RefreshState, StatusCounts};
 pub use write::{NewProject, ProjectUpdate, project_id_for};
 
 use crate::error::{CacheError, Result};

@@ -144,6 +144,15 @@ pub struct StatusCounts {
     pub newest: Option<i64>,
 }
 
+/// A project's stored state as a refresh sees it (see [`Store::refresh_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshState {
+    /// The tree stamp of the last successful scan of a present project.
+    pub clean_tree_stamp: Option<String>,
+    /// True when the project is marked missing.
+    pub missing: bool,
+}
+
 /// A project's identity and freshness inputs, for planning a refresh.
 #[derive(Debug, Clone)]
 pub struct ProjectRef {
@@ -335,16 +344,23 @@ impl Store {
         })
     }
 
-    /// The stored tree stamp of a project, if its last refresh succeeded and found it present
-    /// (errored or missing projects have none: they always get a full scan).
-    pub fn clean_tree_stamp(&self, id: &str) -> Result<Option<String>> {
+    /// What a refresh needs to know of a project before scanning it: its stored tree stamp
+    /// when its last refresh succeeded and found it present (errored or missing projects get
+    /// a full scan), and whether it is missing now.
+    pub fn refresh_state(&self, id: &str) -> Result<RefreshState> {
         self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT tree_stamp FROM projects WHERE id = ?1 AND error IS NULL AND missing IS NULL",
+            c.prepare_cached(
+                "SELECT CASE WHEN error IS NULL AND missing IS NULL THEN tree_stamp END, missing IS NOT NULL
+                 FROM projects WHERE id = ?1",
             )?
-            .query_row([id], |r| r.get::<_, Option<String>>(0))
+            .query_row([id], |r| {
+                Ok(RefreshState {
+                    clean_tree_stamp: r.get(0)?,
+                    missing: r.get(1)?,
+                })
+            })
             .optional()?
-            .flatten())
+            .ok_or_else(|| CacheError::not_found("project", id))
         })
     }
 

@@ -97,19 +97,19 @@ impl Store {
 
     /// Confirms a project unchanged: marks it refreshed now and clears an invalidation made
     /// before `scan_started` (one later than that is kept: it may describe a newer change).
-    pub fn touch_refreshed(&self, project_id: &str, scan_started: i64) -> Result<()> {
+    /// Returns the project's display name.
+    pub fn touch_refreshed(&self, project_id: &str, scan_started: i64) -> Result<String> {
         self.write(|tx| {
-            let n = tx.execute(
+            tx.query_row(
                 "UPDATE projects SET refreshed_at = ?2,
                      invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_reason END,
                      invalidated_at = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_at END
-                 WHERE id = ?1",
+                 WHERE id = ?1 RETURNING name",
                 params![project_id, now_ms(), scan_started],
-            )?;
-            if n == 0 {
-                return Err(CacheError::not_found("project", project_id));
-            }
-            Ok(())
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| CacheError::not_found("project", project_id))
         })
     }
 
