@@ -91,6 +91,7 @@ pub struct WatchStatus {
 
 struct Watched {
     id: String,
+    origin: ProjectOrigin,
     paths: Vec<PathBuf>,
     polled: bool,
 }
@@ -458,6 +459,7 @@ impl FileWatcher {
             root.to_path_buf(),
             Watched {
                 id: id.to_string(),
+                origin,
                 paths: watched,
                 polled: refused,
             },
@@ -473,13 +475,8 @@ impl FileWatcher {
         let Some(w) = st.projects.get(root) else {
             return;
         };
-        let id = w.id.clone();
+        let (id, origin) = (w.id.clone(), w.origin);
         unwatch_project(&mut st, root);
-        let origin = if root == self.inner.manager.config().home {
-            ProjectOrigin::User
-        } else {
-            ProjectOrigin::Discovered
-        };
         self.watch_project_locked(&mut st, root, &id, origin);
     }
 
