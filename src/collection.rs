@@ -145,16 +145,6 @@ impl Collection {
             .and_then(|c| list.iter().find(|e| e.collection == c))
             .or_else(|| list.first())
     }
-
-    /// Number of known `(name, type)` entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when no collection entry is known.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 fn read_table(path: &Path, notes: &mut Vec<String>) -> Option<toml::Table> {

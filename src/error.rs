@@ -35,18 +35,6 @@ pub enum CacheError {
     /// The disk is full: the write was rolled back and the previous data is intact.
     #[error("the disk holding the cache database is full; the previous data is intact ({0})")]
     DiskFull(String),
-    /// The database file belongs to a newer version of this program.
-    #[error(
-        "the cache database {path} has schema version {found}, newer than this program supports ({supported})"
-    )]
-    FutureSchema {
-        /// The database file.
-        path: PathBuf,
-        /// The schema version found in the file.
-        found: i64,
-        /// The newest schema version this build knows.
-        supported: i64,
-    },
     /// The database file is unusable and could not be rebuilt.
     #[error("the cache database is unusable: {0}")]
     Corrupt(String),
@@ -102,7 +90,6 @@ impl CacheError {
             CacheError::Busy { .. } => "busy",
             CacheError::ReadOnly(_) => "read_only",
             CacheError::DiskFull(_) => "disk_full",
-            CacheError::FutureSchema { .. } => "future_schema",
             CacheError::Corrupt(_) => "corrupt",
             CacheError::Database(_) => "database",
             CacheError::Io { .. } => "io",

@@ -99,11 +99,6 @@ impl ScannedArtifact {
         field(self.extra.to_string().as_bytes());
         hex::encode(&h.finalize()[..16])
     }
-
-    /// The identity of the artifact inside its project.
-    pub fn key(&self) -> (ArtifactKind, String) {
-        (self.kind, self.path.clone())
-    }
 }
 
 /// What the last scan saw per source, so unchanged sources are not re-read.
