@@ -251,8 +251,9 @@ def rss_mb(pid):
 
 
 def test_idle_app_with_the_dashboard_closed_is_small_and_quiet(world, app):
-    wait_for(lambda: "projects" in labels(world)[0], 10, "the start-up refresh")
-    time.sleep(2)  # let the start-up work settle before the idle window
+    # The status line reads "100 projects · updated …" once the start-up refresh is done
+    # (the watcher is set up before it starts).
+    wait_for(lambda: labels(world)[0].startswith("100 projects"), 20, "the start-up refresh")
     c0 = cpu_ns(app.pid)
     window = 10.0
     time.sleep(window)  # the measurement window itself
@@ -299,7 +300,11 @@ def test_a_change_is_notified_with_the_project_name(world, app):
     )
     wait_for(lambda: notified(world, "proj-020"), 10, "a Notify call naming proj-020")
     MEASURED["tray_file_to_notification_ms"] = round((time.monotonic() - t0) * 1000)
-    time.sleep(0.3)  # let dunst draw it before the screenshot
+    wait_for(
+        lambda: subprocess.run(["xdotool", "search", "--classname", "Dunst"], capture_output=True).returncode == 0,
+        5,
+        "dunst to draw the notification",
+    )
     subprocess.run(["import", "-window", "root", os.path.join(ARTIFACTS, "screen-notification.png")], check=False)
 
 
