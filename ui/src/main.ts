@@ -158,6 +158,8 @@ async function loadProjects(): Promise<void> {
 async function openProject(id: string): Promise<void> {
   state.openProject = id;
   const d = await call<ProjectDetail>("get_project", { project: id });
+  // A slower answer for a project opened before must not replace the one opened since.
+  if (state.openProject !== id) return;
   $("pv-name").textContent = d.name;
   $("pv-path").textContent = d.path;
   $("pv-meta").textContent =
