@@ -172,7 +172,7 @@ def test_a_file_written_appears_live_and_is_notified(dash, world):
     dash.js("document.querySelector('#project-filter').value = 'proj-010';"
             "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
     dash.click("#project-rows tr[data-id] td.name")
-    dash.wait("return document.querySelector('#pv-name').innerText === 'proj-010'", 10)
+    wait_for(lambda: dash.text("#pv-name") == "proj-010", 10, "proj-010 in the project view")
     t0 = time.monotonic()
     write(
         os.path.join(world["root"], "proj-010/.claude/skills/live-one/SKILL.md"),
@@ -231,7 +231,7 @@ def test_tray_menu_has_its_items_and_a_live_status(world, app):
     status_id, status_label, status_enabled = items[0]
     assert status_label.startswith("100 projects · updated"), status_label
     assert status_enabled is False, "the status line is not clickable"
-    assert "100 projects" in world["watcher"].tooltip()
+    wait_for(lambda: "100 projects" in world["watcher"].tooltip(), 10, "the tooltip's status")
 
 
 def cpu_ns(pid):

@@ -3,6 +3,7 @@
 import base64
 import json
 import time
+import urllib.error
 import urllib.request
 
 
@@ -47,8 +48,18 @@ class WebDriver:
         el = self.s("POST", "/element", {"using": "css selector", "value": css})
         return next(iter(el.values()))
 
-    def click(self, css):
-        self.s("POST", f"/element/{self.find(css)}/click", {})
+    def click(self, css, timeout=10.0):
+        """Clicks what matches `css` now: an element re-rendered between finding and clicking
+        (the page updates live) is found again, as a user's click would hit the new one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.s("POST", f"/element/{self.find(css)}/click", {})
+                return
+            except urllib.error.HTTPError as e:
+                if e.code != 404 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def type(self, css, text):
         self.s("POST", f"/element/{self.find(css)}/value", {"text": text})
