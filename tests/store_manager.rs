@@ -1119,9 +1119,15 @@ fn search_ranks_exact_then_prefix_then_substring_and_filters_and_pages() {
     assert_eq!((t, v.len()), (5, 0));
 
     // Short queries, wildcard characters, quotes and no match.
-    // "li": names containing it, and words starting with it ("lint" in checker's description).
+    // One or two characters match the start of names and of words: "li" finds lint, lint,
+    // linter and checker ("lint" in its description), not eslint-fix. From three characters
+    // on, names match anywhere: "lin" finds eslint-fix too, as a substring.
     let (t, v) = hits(&m, q("li"));
+    assert_eq!(t, 4, "{v:?}");
+    assert!(v.iter().all(|h| h.1 != "eslint-fix"), "{v:?}");
+    let (t, v) = hits(&m, q("lin"));
     assert_eq!(t, 5, "{v:?}");
+    assert!(v.contains(&(2, "eslint-fix".to_string())), "{v:?}");
     assert_eq!(hits(&m, q("%")).0, 0);
     assert_eq!(hits(&m, q("_")).0, 0);
     let (t, v) = hits(&m, q("lint\""));

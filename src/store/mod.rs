@@ -383,7 +383,7 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
         tracing::warn!("journal mode is {mode}, not WAL");
     }
     if version < schema::SCHEMA_VERSION {
-        schema::migrate(&mut conn, version).map_err(classify)?;
+        schema::migrate(&mut conn).map_err(classify)?;
     }
     // Probe that writing really works (a read-only directory refuses the WAL file). Without
     // waiting: another process holding the write lock (even for long) proves nothing either

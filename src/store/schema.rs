@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (stored in `PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Marker stored in `meta` so a foreign SQLite file is never mistaken for a cache.
 pub const APP_MARKER: &str = "skillmeat-tray-cache";
@@ -118,25 +118,82 @@ CREATE TABLE changes (
 /// so an unchanged project is confirmed with stats alone.
 const V2: &str = "ALTER TABLE projects ADD COLUMN tree_stamp TEXT;";
 
-/// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+/// Version 3: search reads names from `artifact_keys`, a narrow copy of each artifact's name,
+/// project and kind (a few dozen bytes a row instead of a full artifact row), with an index on
+/// the name for exact and prefix matches; the trigram index takes its content from it.
+const V3: &str = r#"
+CREATE TABLE artifact_keys (
+    aid         INTEGER PRIMARY KEY,
+    project_rid INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    name        TEXT NOT NULL
+);
+INSERT INTO artifact_keys(aid, project_rid, kind, name)
+    SELECT aid, project_rid, kind, name FROM artifacts;
+CREATE INDEX artifact_keys_name ON artifact_keys(name COLLATE NOCASE);
 
-/// Brings a database at `from` up to [`SCHEMA_VERSION`] inside one transaction.
-pub fn migrate(conn: &mut Connection, _seen: i64) -> rusqlite::Result<()> {
+DROP TRIGGER artifacts_ai;
+DROP TRIGGER artifacts_ad;
+DROP TRIGGER artifacts_au;
+DROP TABLE artifact_names;
+CREATE VIRTUAL TABLE artifact_names USING fts5(
+    name, content = 'artifact_keys', content_rowid = 'aid', tokenize = 'trigram'
+);
+INSERT INTO artifact_names(artifact_names) VALUES ('rebuild');
+
+CREATE TRIGGER artifacts_ai AFTER INSERT ON artifacts BEGIN
+    INSERT INTO artifacts_fts(rowid, name, description, tags)
+        VALUES (new.aid, new.name, new.description, new.tags);
+    INSERT INTO artifact_keys(aid, project_rid, kind, name)
+        VALUES (new.aid, new.project_rid, new.kind, new.name);
+    INSERT INTO artifact_names(rowid, name) VALUES (new.aid, new.name);
+END;
+CREATE TRIGGER artifacts_ad AFTER DELETE ON artifacts BEGIN
+    INSERT INTO artifacts_fts(artifacts_fts, rowid, name, description, tags)
+        VALUES ('delete', old.aid, old.name, old.description, old.tags);
+    INSERT INTO artifact_names(artifact_names, rowid, name) VALUES ('delete', old.aid, old.name);
+    DELETE FROM artifact_keys WHERE aid = old.aid;
+END;
+CREATE TRIGGER artifacts_au AFTER UPDATE OF name, description, tags ON artifacts BEGIN
+    INSERT INTO artifacts_fts(artifacts_fts, rowid, name, description, tags)
+        VALUES ('delete', old.aid, old.name, old.description, old.tags);
+    INSERT INTO artifacts_fts(rowid, name, description, tags)
+        VALUES (new.aid, new.name, new.description, new.tags);
+    INSERT INTO artifact_names(artifact_names, rowid, name) VALUES ('delete', old.aid, old.name);
+    UPDATE artifact_keys SET name = new.name WHERE aid = new.aid;
+    INSERT INTO artifact_names(rowid, name) VALUES (new.aid, new.name);
+END;
+CREATE TRIGGER artifacts_au_keys AFTER UPDATE OF project_rid, kind ON artifacts BEGIN
+    UPDATE artifact_keys SET project_rid = new.project_rid, kind = new.kind WHERE aid = new.aid;
+END;
+"#;
+
+/// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
+
+/// Brings a database up to [`SCHEMA_VERSION`] inside one transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Brings a database up to `version` (at most [`SCHEMA_VERSION`]) inside one transaction;
+/// tests use it to build a database as an older release left it.
+pub fn migrate_to(conn: &mut Connection, version: i64) -> rusqlite::Result<()> {
+    let version = version.clamp(0, SCHEMA_VERSION);
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     // Another process may have migrated while we waited for the write lock.
     let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if now >= SCHEMA_VERSION {
+    if now >= version {
         return tx.commit();
     }
     let from = now.max(0);
-    for sql in &MIGRATIONS[from as usize..] {
+    for sql in &MIGRATIONS[from as usize..version as usize] {
         tx.execute_batch(sql)?;
     }
     tx.execute(
         "INSERT OR REPLACE INTO meta(key, value) VALUES ('app', ?1)",
         [APP_MARKER],
     )?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.pragma_update(None, "user_version", version)?;
     tx.commit()
 }

@@ -49,6 +49,9 @@ struct Args {
     /// Projects watched for the set-up time.
     #[arg(long, default_value_t = 1000)]
     watch_projects: usize,
+    /// Only time searches, on the existing database given by --db (no corpus, no refresh).
+    #[arg(long, requires = "db")]
+    search_only: bool,
     /// Seconds the idle `watch` daemon is observed (0 skips it).
     #[arg(long, default_value_t = 30)]
     idle_seconds: u64,
@@ -101,7 +104,76 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Times 200 searches drawn from the corpus vocabulary (whole words, 3-letter prefixes, two
+/// words, inner fragments): p50, p95, the total hits and the five slowest queries.
+fn measure_search(
+    m: &CacheManager,
+    seed: u64,
+) -> Result<Map<String, Value>, Box<dyn std::error::Error>> {
+    let mut rng = Rng::new(seed ^ 0xBEEF);
+    let mut search = Vec::new();
+    let mut hits = 0u64;
+    let mut slowest: Vec<(f64, String)> = Vec::new();
+    for i in 0..200 {
+        let w = rng.word();
+        let q = match i % 4 {
+            0 => w.to_string(),
+            1 => w[..3.min(w.len())].to_string(),
+            2 => format!("{} {}", w, rng.word()),
+            _ => w[1..w.len().min(5)].to_string(),
+        };
+        let t = Instant::now();
+        let page = m.search(&SearchQuery {
+            text: q.clone(),
+            ..Default::default()
+        })?;
+        let took = ms(t);
+        search.push(took);
+        slowest.push((took, q.clone()));
+        hits += page.total;
+    }
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    slowest.truncate(5);
+    let mut out = Map::new();
+    out.insert(
+        "search_p50_ms".into(),
+        json!(percentile(&mut search.clone(), 0.5)),
+    );
+    out.insert("search_p95_ms".into(), json!(percentile(&mut search, 0.95)));
+    out.insert("search_total_hits".into(), json!(hits));
+    out.insert(
+        "search_slowest".into(),
+        json!(
+            slowest
+                .iter()
+                .map(|(t, q)| json!({ "query": q, "ms": round3(*t) }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    Ok(out)
+}
+
+/// `--search-only`: opens the database at `--db` as it is and times searches on it.
+fn search_only(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
+    let db = args.db.as_deref().ok_or("--search-only needs --db")?;
+    let home = tempfile::tempdir()?;
+    let mut cfg = Config::defaults_for_home(home.path());
+    cfg.db_path = skillmeat_cache::config::absolute(db);
+    cfg.roots = Vec::new();
+    cfg.include_user_scope = false;
+    let m = CacheManager::open(cfg)?;
+    let status = m.status()?;
+    let mut out = Map::new();
+    out.insert("projects".into(), json!(status.projects));
+    out.insert("artifacts".into(), json!(status.artifacts));
+    out.extend(measure_search(&m, args.seed)?);
+    Ok(Value::Object(out))
+}
+
 fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
+    if args.search_only {
+        return search_only(args);
+    }
     let tmp = tempfile::Builder::new()
         .prefix("skillmeat-bench")
         .tempdir()?;
@@ -209,26 +281,6 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         assert_eq!(d.project.id, p.id);
     }
 
-    let mut rng = Rng::new(args.seed ^ 0xBEEF);
-    let mut search = Vec::new();
-    let mut hits = 0u64;
-    for i in 0..200 {
-        let w = rng.word();
-        let q = match i % 4 {
-            0 => w.to_string(),
-            1 => w[..3.min(w.len())].to_string(),
-            2 => format!("{} {}", w, rng.word()),
-            _ => w[1..w.len().min(5)].to_string(),
-        };
-        let t = Instant::now();
-        let page = m.search(&SearchQuery {
-            text: q,
-            ..Default::default()
-        })?;
-        search.push(ms(t));
-        hits += page.total;
-    }
-
     let mut out = Map::new();
     out.insert("projects".into(), json!(status.projects));
     out.insert("artifacts".into(), json!(status.artifacts));
@@ -244,12 +296,7 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         json!(percentile(&mut list_page, 0.5)),
     );
     out.insert("get_project_ms".into(), json!(percentile(&mut get, 0.5)));
-    out.insert(
-        "search_p50_ms".into(),
-        json!(percentile(&mut search.clone(), 0.5)),
-    );
-    out.insert("search_p95_ms".into(), json!(percentile(&mut search, 0.95)));
-    out.insert("search_total_hits".into(), json!(hits));
+    out.extend(measure_search(&m, args.seed)?);
     out.insert("db_bytes".into(), json!(db_bytes));
     // The engine's own peak (before the watcher measurements generate more corpora).
     out.insert("peak_rss_mb".into(), json!(peak_rss_mb()));

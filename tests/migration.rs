@@ -1,0 +1,90 @@
+//! A cache left by an older release is migrated in place when it is opened: its data stays,
+//! search finds it through the new name index, and later refreshes keep every index in step.
+
+mod common;
+
+use common::TestEnv;
+use skillmeat_cache::SearchQuery;
+use skillmeat_cache::store::{project_id_for, schema};
+
+fn names(m: &skillmeat_cache::CacheManager, q: &str) -> (u64, Vec<String>) {
+    let page = m
+        .search(&SearchQuery {
+            text: q.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    (
+        page.total,
+        page.items.into_iter().map(|h| h.artifact.name).collect(),
+    )
+}
+
+#[test]
+fn a_version_2_cache_is_migrated_in_place_and_stays_consistent() {
+    let env = TestEnv::new();
+    let alpha = env.project("alpha");
+    alpha.skill("code-review", "code-review", "Reviews code");
+    let path = alpha.key();
+
+    // The database as version 2 left it: one project with one (now stale) artifact.
+    std::fs::create_dir_all(env.db.parent().unwrap()).unwrap();
+    {
+        let mut c = rusqlite::Connection::open(&env.db).unwrap();
+        schema::migrate_to(&mut c, 2).unwrap();
+        c.execute(
+            "INSERT INTO projects(id, path, name, created_at, updated_at, refreshed_at)
+             VALUES (?1, ?2, 'alpha', 1, 1, 1)",
+            [project_id_for(&path), path.clone()],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash,
+                 frontmatter, source, stamp, fp, updated_at)
+             VALUES (1, 'skill', 'old-review', 'An older reviewer', '.claude/skills/old/SKILL.md',
+                 'h', '\"ok\"', 's', 'st', 'fp', 1)",
+            [],
+        )
+        .unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+    }
+
+    let m = env.open();
+    let raw = env.raw();
+    let v: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, schema::SCHEMA_VERSION);
+    // The old row is found by name anywhere, by prefix and by word.
+    assert_eq!(names(&m, "review"), (1, vec!["old-review".to_string()]));
+    assert_eq!(names(&m, "old"), (1, vec!["old-review".to_string()]));
+    assert_eq!(names(&m, "ol").0, 1);
+    assert_eq!(names(&m, "older").0, 1);
+
+    // A refresh replaces it: the delete and insert reach every index.
+    m.refresh_all(true).unwrap();
+    assert_eq!(names(&m, "review"), (1, vec!["code-review".to_string()]));
+    assert_eq!(names(&m, "old").0, 0);
+    assert_eq!(names(&m, "ol").0, 0);
+    let keys: i64 = raw
+        .query_row("SELECT count(*) FROM artifact_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(keys, 1);
+    raw.execute_batch(
+        "INSERT INTO artifacts_fts(artifacts_fts) VALUES ('integrity-check');
+         INSERT INTO artifact_names(artifact_names) VALUES ('integrity-check');",
+    )
+    .unwrap();
+
+    // A rename through an edit updates the name everywhere.
+    alpha.skill("code-review", "code-audit", "Audits code");
+    m.refresh_all(true).unwrap();
+    assert_eq!(names(&m, "review").0, 0);
+    assert_eq!(names(&m, "audit"), (1, vec!["code-audit".to_string()]));
+    assert_eq!(names(&m, "co"), (1, vec!["code-audit".to_string()]));
+    raw.execute_batch("INSERT INTO artifact_names(artifact_names) VALUES ('integrity-check');")
+        .unwrap();
+}
