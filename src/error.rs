@@ -32,6 +32,17 @@ pub enum CacheError {
     /// The database cannot be written (read-only file or directory, permission denied).
     #[error("the cache database is read-only ({0}); reads still work, writes are refused")]
     ReadOnly(String),
+    /// The database is read-only and was written by an older release, so it cannot be
+    /// upgraded to the schema this build reads.
+    #[error(
+        "the cache database is read-only and was written by an older release (schema {found}, this build needs {needed}); make it writable once so it can be upgraded"
+    )]
+    ReadOnlyOutdated {
+        /// The schema version found in the file.
+        found: i64,
+        /// The schema version this build needs.
+        needed: i64,
+    },
     /// The disk is full: the write was rolled back and the previous data is intact.
     #[error("the disk holding the cache database is full; the previous data is intact ({0})")]
     DiskFull(String),
@@ -89,6 +100,7 @@ impl CacheError {
             CacheError::ForeignKey(_) => "foreign_key",
             CacheError::Busy { .. } => "busy",
             CacheError::ReadOnly(_) => "read_only",
+            CacheError::ReadOnlyOutdated { .. } => "read_only_outdated",
             CacheError::DiskFull(_) => "disk_full",
             CacheError::Corrupt(_) => "corrupt",
             CacheError::Database(_) => "database",

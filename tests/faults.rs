@@ -16,10 +16,10 @@
 //! Children are this test binary re-run on an `#[ignore]`d helper test (see
 //! `child_refresh_until_killed` and `child_hold_write_lock`), as in `tests/store_manager.rs`.
 //!
-//! Not testable here: a read-only *directory* (the WAL cannot be created). These tests run as
-//! root, and root bypasses directory permissions, so `chmod 0555` on the folder changes
-//! nothing; only the read-only *file* case (which the engine checks by its mode bits) is
-//! covered.
+//! A read-only *directory* cannot be made with permission bits here (the tests run as root,
+//! which bypasses them); a read-only mount stands in for it (see
+//! `a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly`), and the
+//! read-only *file* case is checked by its mode bits.
 
 mod common;
 mod faults_support;
@@ -565,8 +565,7 @@ fn a_database_locked_by_another_process_serves_reads_and_fails_writes_with_busy(
 
 #[test]
 fn the_cli_on_a_read_only_database_file_reads_refuses_writes_and_leaves_it_unchanged() {
-    // The read-only *directory* case is not testable here: tests run as root, which bypasses
-    // directory permissions (see the module comment).
+    // The read-only *directory* case is a read-only mount, below.
     let env = CliEnv::new();
     env.populate();
     let before = fs::read(&env.db).unwrap();
@@ -607,6 +606,72 @@ fn the_cli_on_a_read_only_database_file_reads_refuses_writes_and_leaves_it_uncha
     let st = env.json(&["status"]);
     assert_eq!(st["notes"].as_array().unwrap().len(), 0, "{st}");
     assert_eq!(st["projects"], 2);
+}
+
+#[test]
+fn a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly() {
+    // Root ignores permission bits, but not a read-only mount: this is the read-only
+    // *directory* case (no WAL or lock file can be created next to the database).
+    let tmp = tempfile::tempdir().unwrap();
+    let base = fs::canonicalize(tmp.path()).unwrap();
+    let Some(mnt) = Tmpfs::mount(&base.join("mnt"), "16m") else {
+        eprintln!("skipped: needs root (mount -t tmpfs)");
+        return;
+    };
+    let db = mnt.path.join("cache.db");
+    let c = corpus::generate(
+        &base.join("corpus"),
+        &CorpusSpec {
+            projects: 3,
+            artifacts: 10,
+            seed: 5,
+        },
+    )
+    .unwrap();
+    let home = base.join("home");
+    fs::create_dir_all(&home).unwrap();
+    let roots = vec![c.root.clone()];
+    let cfg = corpus_config(&home, &db, &roots, &c.collections_dir);
+    let before = {
+        let m = CacheManager::open(cfg.clone()).unwrap();
+        m.refresh_all(false).unwrap();
+        cache_view(&m)
+    };
+    let bytes = fs::read(&db).unwrap();
+    mnt.remount(true);
+
+    let m = CacheManager::open(cfg.clone()).unwrap();
+    assert!(m.store().is_read_only());
+    let st = m.status().unwrap();
+    assert!(
+        st.notes.iter().any(|n| n.contains("read-only")),
+        "{:?}",
+        st.notes
+    );
+    assert_eq!(cache_view(&m), before, "every cached row is still readable");
+    let hits = m
+        .search(&skillmeat_cache::SearchQuery {
+            text: corpus::VOCABULARY[0].into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(hits.total > 0);
+    let key = before.0.iter().next().unwrap().clone();
+    for err in [
+        m.refresh_project(&key, true).unwrap_err(),
+        m.invalidate(None, skillmeat_cache::InvalidationReason::Manual)
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.code(), "read_only", "{err}");
+    }
+    drop(m);
+    assert_eq!(fs::read(&db).unwrap(), bytes, "the file was not changed");
+
+    // Writable again: the next open writes as usual.
+    mnt.remount(false);
+    let m = CacheManager::open(cfg).unwrap();
+    assert!(!m.store().is_read_only());
+    m.refresh_project(&key, true).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------

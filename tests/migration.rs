@@ -88,3 +88,28 @@ fn a_version_2_cache_is_migrated_in_place_and_stays_consistent() {
     raw.execute_batch("INSERT INTO artifact_names(artifact_names) VALUES ('integrity-check');")
         .unwrap();
 }
+
+#[test]
+fn a_read_only_cache_from_an_older_release_is_refused_clearly_and_left_unchanged() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.db.parent().unwrap()).unwrap();
+    {
+        let mut c = rusqlite::Connection::open(&env.db).unwrap();
+        schema::migrate_to(&mut c, 2).unwrap();
+    }
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::read(&env.db).unwrap();
+    let err = skillmeat_cache::CacheManager::open(env.config.clone()).unwrap_err();
+    assert_eq!(err.code(), "read_only_outdated", "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("older release") && msg.contains("schema 2") && msg.contains("writable"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(&env.db).unwrap(),
+        before,
+        "the file is unchanged"
+    );
+}

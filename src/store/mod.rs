@@ -84,6 +84,13 @@ impl Store {
             }
             Err(Opened::ReadOnly(why)) => {
                 let conn = open_read_only(path, busy_timeout)?;
+                let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                if found < schema::SCHEMA_VERSION {
+                    return Err(CacheError::ReadOnlyOutdated {
+                        found,
+                        needed: schema::SCHEMA_VERSION,
+                    });
+                }
                 let msg = format!(
                     "the cache database is read-only ({why}): showing cached data, refresh is disabled"
                 );
@@ -459,13 +466,38 @@ fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Opens the database for reading only. On a read-only file system (or in a folder this
+/// process cannot write) SQLite cannot create the WAL index next to the file, so the file is
+/// then opened as immutable: read as it is, without locks.
 fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match Connection::open_with_flags(path, flags).and_then(|c| {
+        c.query_row("PRAGMA user_version", [], |_| Ok(()))
+            .map(|_| c)
+    }) {
+        Ok(c) => c,
+        Err(_) => {
+            Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)?
+        }
+    };
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
+}
+
+/// `file:` URI of `path` with `immutable=1`, every byte outside the unreserved set and `/`
+/// percent-encoded.
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// Renames the database and its `-wal`/`-shm` files to `<name>.corrupt-<unix ms>[-wal|-shm]`.

@@ -261,6 +261,25 @@ impl Tmpfs {
         })
     }
 
+    /// Remounts the file system read-only (`true`) or read-write (`false`).
+    pub fn remount(&self, read_only: bool) {
+        let opt = if read_only {
+            "remount,ro"
+        } else {
+            "remount,rw"
+        };
+        let out = Command::new("mount")
+            .args(["-o", opt])
+            .arg(&self.path)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "mount -o {opt}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+
     /// Free bytes on the mount.
     pub fn free_bytes(&self) -> u64 {
         let c = std::ffi::CString::new(self.path.as_os_str().as_encoded_bytes()).expect("path");
