@@ -16,11 +16,82 @@ const NEWEST_FIRST: &str = "artifacts_fts.rowid DESC";
 /// in names or tags come first, then the rest, newest first within each.
 const BROAD_QUERY: u64 = 5_000;
 
-/// How many rows the full-text expression matches, filtered.
-pub(super) fn count(c: &Connection, q: &Query) -> Result<u64> {
+/// The counts behind a search's total.
+pub(super) struct Counts {
+    /// Rows the full-text expression matches (filtered).
+    pub full_text: u64,
+    /// Name matches the full-text expression misses.
+    pub names_missed: u64,
+}
+
+/// Counts the full-text matches and the name matches (`names`, ascending ids, filtered) they
+/// miss, so the total counts every match once.
+///
+/// A row whose name alone satisfies the expression (`{name} : ...`) is a full-text match, so
+/// only the name matches outside that set are checked; for a whole-word query there are
+/// usually none, and FTS5 counts without reading rows. Otherwise one pass over the full-text
+/// matches both counts them and finds the unsure name matches among them.
+pub(super) fn counts(c: &Connection, q: &Query, names: &[i64]) -> Result<Counts> {
     if !q.has_fts {
-        return Ok(0);
+        return Ok(Counts {
+            full_text: 0,
+            names_missed: names.len() as u64,
+        });
     }
+    let unsure = if names.is_empty() {
+        Vec::new()
+    } else {
+        let mut in_name = q.ints(
+            c,
+            "SELECT rowid FROM artifacts_fts WHERE artifacts_fts MATCH :fts_name",
+        )?;
+        in_name.sort_unstable();
+        sorted_difference(names, &in_name)
+    };
+    if unsure.is_empty() {
+        return Ok(Counts {
+            full_text: count(c, q)?,
+            names_missed: 0,
+        });
+    }
+    let (full_text, inside) = if q.filters.any() {
+        let full_text = count(c, q)?;
+        let inside = if full_text == 0 {
+            0
+        } else {
+            let list = unsure
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            // `+rowid` keeps the list away from FTS5, which would run the query once per id.
+            q.count(
+                c,
+                &format!(
+                    "SELECT count(*) FROM artifacts_fts WHERE artifacts_fts MATCH :fts AND +rowid IN ({list})"
+                ),
+            )?
+        };
+        (full_text, inside)
+    } else {
+        let all = q.ints(
+            c,
+            "SELECT rowid FROM artifacts_fts WHERE artifacts_fts MATCH :fts",
+        )?;
+        let inside = all
+            .iter()
+            .filter(|aid| unsure.binary_search(aid).is_ok())
+            .count();
+        (all.len() as u64, inside as u64)
+    };
+    Ok(Counts {
+        full_text,
+        names_missed: (unsure.len() as u64).saturating_sub(inside),
+    })
+}
+
+/// How many rows the full-text expression matches, filtered.
+fn count(c: &Connection, q: &Query) -> Result<u64> {
     if !q.filters.any() {
         return q.count(
             c,
@@ -35,45 +106,6 @@ pub(super) fn count(c: &Connection, q: &Query) -> Result<u64> {
             q.filters.on("k")
         ),
     )
-}
-
-/// How many of the name matches `names` (ascending ids) the full-text expression misses, so
-/// the total counts every match once.
-///
-/// A row whose name alone satisfies the expression (`{name} : ...`) is a full-text match, so
-/// only the name matches outside that set are checked, in one pass over the full-text matches.
-/// For a whole-word query that set is usually empty.
-pub(super) fn names_missed(
-    c: &Connection,
-    q: &Query,
-    names: &[i64],
-    full_text: u64,
-) -> Result<u64> {
-    if names.is_empty() || !q.has_fts {
-        return Ok(names.len() as u64);
-    }
-    let mut in_name = q.ints(
-        c,
-        "SELECT rowid FROM artifacts_fts WHERE artifacts_fts MATCH :fts_name",
-    )?;
-    in_name.sort_unstable();
-    let unsure = sorted_difference(names, &in_name);
-    if unsure.is_empty() || full_text == 0 {
-        return Ok(unsure.len() as u64);
-    }
-    let list = unsure
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    // `+rowid` keeps the list away from FTS5, which would run the whole query once per id.
-    let inside = q.count(
-        c,
-        &format!(
-            "SELECT count(*) FROM artifacts_fts WHERE artifacts_fts MATCH :fts AND +rowid IN ({list})"
-        ),
-    )?;
-    Ok((unsure.len() as u64).saturating_sub(inside))
 }
 
 /// The ids in `a` and not in `b` (both ascending).

@@ -49,8 +49,8 @@ impl Store {
                 _ => 0,
             };
             let names = names::find(c, &q, want)?;
-            let full_text = full_text::count(c, &q)?;
-            let total = full_text + full_text::names_missed(c, &q, &names.ids, full_text)?;
+            let counts = full_text::counts(c, &q, &names.ids)?;
+            let (full_text, total) = (counts.full_text, counts.full_text + counts.names_missed);
             let items = match sort {
                 SearchSort::Relevance => {
                     let (ids, tiers) = relevance_page(c, &q, &names, full_text, skip, limit)?;
