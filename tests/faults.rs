@@ -51,6 +51,19 @@ fn corpus_config(home: &Path, db: &Path, roots: &[PathBuf], collections: &Path) 
     cfg
 }
 
+/// A temporary folder (canonical path) with a tmpfs of `size` mounted at `<base>/mnt`; `None`,
+/// after saying "skipped", when mounting is not allowed. Bound in this order, the mount goes
+/// before the folder.
+fn with_tmpfs(size: &str) -> Option<(tempfile::TempDir, PathBuf, Tmpfs)> {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = fs::canonicalize(tmp.path()).unwrap();
+    let Some(mnt) = Tmpfs::mount(&base.join("mnt"), size) else {
+        eprintln!("skipped: needs root (mount -t tmpfs)");
+        return None;
+    };
+    Some((tmp, base, mnt))
+}
+
 /// Runs this test binary on one ignored helper test with `vars`, stdout and stderr piped.
 fn spawn_child(test: &str, vars: &[(&str, &Path)]) -> std::process::Child {
     let mut c = std::process::Command::new(std::env::current_exe().expect("test binary"));
@@ -612,10 +625,7 @@ fn the_cli_on_a_read_only_database_file_reads_refuses_writes_and_leaves_it_uncha
 fn a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly() {
     // Root ignores permission bits, but not a read-only mount: this is the read-only
     // *directory* case (no WAL or lock file can be created next to the database).
-    let tmp = tempfile::tempdir().unwrap();
-    let base = fs::canonicalize(tmp.path()).unwrap();
-    let Some(mnt) = Tmpfs::mount(&base.join("mnt"), "16m") else {
-        eprintln!("skipped: needs root (mount -t tmpfs)");
+    let Some((_tmp, base, mnt)) = with_tmpfs("16m") else {
         return;
     };
     let db = mnt.path.join("cache.db");
@@ -680,10 +690,7 @@ fn a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly
 
 #[test]
 fn a_full_disk_fails_the_write_keeps_the_previous_data_and_recovers_when_space_returns() {
-    let tmp = tempfile::tempdir().unwrap();
-    let base = fs::canonicalize(tmp.path()).unwrap();
-    let Some(mnt) = Tmpfs::mount(&base.join("mnt"), "8m") else {
-        eprintln!("skipped: needs root (mount -t tmpfs)");
+    let Some((_tmp, base, mnt)) = with_tmpfs("8m") else {
         return;
     };
     let db = mnt.path.join("cache.db");
