@@ -59,11 +59,7 @@ pub(super) fn counts(c: &Connection, q: &Query, names: &[i64]) -> Result<Counts>
         let inside = if full_text == 0 {
             0
         } else {
-            let list = unsure
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = super::id_list(&unsure);
             // `+rowid` keeps the list away from FTS5, which would run the query once per id.
             q.count(
                 c,

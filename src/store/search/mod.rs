@@ -123,6 +123,14 @@ fn sorted_page(
     )
 }
 
+/// Ids as a comma-separated SQL list (integers, so nothing to escape).
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Loads the rows of `ids`, keeping their order; `tier` gives each row's tier from its id and
 /// name.
 fn load_hits(
@@ -133,11 +141,7 @@ fn load_hits(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = id_list(ids);
     let sql = format!(
         "SELECT {ART_COLS}, p.name, a.aid FROM artifacts a JOIN projects p ON p.rid = a.project_rid
          WHERE a.aid IN ({list})"

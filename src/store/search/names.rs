@@ -38,7 +38,12 @@ pub(super) struct NameMatches {
 /// and prefix tiers come ranked from the name index; the names of the other matches are read
 /// (and ranked) only when `want` reaches past those tiers.
 pub(super) fn find(c: &rusqlite::Connection, q: &Query, want: usize) -> Result<NameMatches> {
-    let head = prefix_ranked(c, q, want)?;
+    // Sorted listings want no ranked names, only the ids.
+    let head = if want == 0 {
+        Vec::new()
+    } else {
+        prefix_ranked(c, q, want)?
+    };
     if head.len() >= want {
         return Ok(NameMatches {
             ids: match_ids(c, q)?,
