@@ -150,22 +150,21 @@ impl Collection {
 fn read_table(path: &Path, notes: &mut Vec<String>) -> Option<toml::Table> {
     let text = match crate::records::read_capped(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            notes.push(format!("{}: {e}", path.display()));
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            crate::notes::push(notes, format!("{}: {e}", path.display()));
             return None;
         }
-        Err(_) => return None,
     };
     match toml::from_str::<toml::Table>(
         String::from_utf8_lossy(&text).trim_start_matches('\u{feff}'),
     ) {
         Ok(t) => Some(t),
         Err(e) => {
-            notes.push(format!(
-                "{}: not valid TOML: {}",
-                path.display(),
-                e.message()
-            ));
+            crate::notes::push(
+                notes,
+                format!("{}: not valid TOML: {}", path.display(), e.message()),
+            );
             None
         }
     }

@@ -300,7 +300,7 @@ impl Config {
             }
             "debounce-ms" => self.debounce_ms = parse_int(s, text)?,
             "max-wait-ms" => self.max_wait_ms = parse_int(s, text)?,
-            "workers" => self.workers = (parse_int(s, text)? as usize).clamp(1, 64),
+            "workers" => self.workers = parse_int(s, text)? as usize,
             "notifications" => self.notifications = parse_bool(s, text)?,
             "watch-paused" => self.watch_paused = parse_bool(s, text)?,
             other => return Err(format!("unknown setting {other}")),
@@ -372,6 +372,15 @@ pub fn set_in_file(config_file: &Path, key: &str, text: &str) -> Result<()> {
     })?;
     let mut probe = Config::defaults_for_home(Path::new("/"));
     probe.apply(s, text).map_err(CacheError::InvalidInput)?;
+    if let Some(parent) = config_file.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| CacheError::io(parent, e))?;
+    }
+    // Read, edit and write under a lock: two settings saved at once (the dashboard and a
+    // `config set`, or two quick saves) both end up in the file.
+    crate::fsutil::with_file_lock(config_file, || edit_file(config_file, s, key, text))
+}
+
+fn edit_file(config_file: &Path, s: &Setting, key: &str, text: &str) -> Result<()> {
     let existing = match std::fs::read_to_string(config_file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -401,9 +410,6 @@ pub fn set_in_file(config_file: &Path, key: &str, text: &str) -> Result<()> {
         SettingType::Path | SettingType::Text => toml_edit::value(text.trim()),
     };
     doc["cache"][key] = item;
-    if let Some(parent) = config_file.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| CacheError::io(parent, e))?;
-    }
     crate::fsutil::write_atomic(config_file, doc.to_string().as_bytes())
 }
 
@@ -447,9 +453,34 @@ fn toml_value_to_text(v: &toml::Value, ty: SettingType) -> String {
     }
 }
 
+/// The accepted range of an integer setting, with its unit. Every number from the config
+/// file, the environment, `config set` or the dashboard is checked against it, so nothing
+/// downstream (TTL arithmetic, debounce timers, walk depths) can overflow.
+pub fn int_range(key: &str) -> (u64, u64, &'static str) {
+    match key {
+        // A year: past that "stale" means nothing.
+        "cache-ttl" => (1, 525_600, "minutes"),
+        "depth" => (0, 32, "levels"),
+        "debounce-ms" => (1, 60_000, "milliseconds"),
+        "max-wait-ms" => (1, 600_000, "milliseconds"),
+        "workers" => (1, 64, "workers"),
+        _ => (0, u32::MAX as u64, ""),
+    }
+}
+
 fn parse_int(s: &Setting, text: &str) -> std::result::Result<u64, String> {
-    text.parse::<u64>()
-        .map_err(|_| format!("{} must be a non-negative integer, got '{text}'", s.key))
+    let (min, max, unit) = int_range(s.key);
+    let out_of_range = || {
+        format!(
+            "{} must be a whole number from {min} to {max} ({unit}), got '{text}'",
+            s.key
+        )
+    };
+    let n = text.parse::<u64>().map_err(|_| out_of_range())?;
+    if !(min..=max).contains(&n) {
+        return Err(out_of_range());
+    }
+    Ok(n)
 }
 
 fn parse_bool(s: &Setting, text: &str) -> std::result::Result<bool, String> {
@@ -466,6 +497,46 @@ fn split_list(text: &str, sep: char) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect()
+}
+
+/// Checks discovery roots chosen in a user interface (the dashboard): each must be an
+/// absolute path (`~/` allowed) to an existing folder, and not the file system's root (a walk
+/// of `/` would cover the whole machine). The CLI and the config file may name folders that
+/// do not exist yet (the defaults often don't).
+pub fn check_roots_exist(text: &str) -> Result<()> {
+    let home = home_dir()?;
+    let roots = split_list(text, ':');
+    if roots.is_empty() {
+        return Err(CacheError::InvalidInput(
+            "roots: give at least one folder".into(),
+        ));
+    }
+    for r in roots {
+        let p = match r.strip_prefix("~/") {
+            Some(rest) => home.join(rest),
+            None if r == "~" => home.clone(),
+            None => PathBuf::from(&r),
+        };
+        if !p.is_absolute() {
+            return Err(CacheError::InvalidInput(format!(
+                "roots: '{r}' is not an absolute path"
+            )));
+        }
+        let real = match std::fs::canonicalize(&p) {
+            Ok(real) if real.is_dir() => real,
+            _ => {
+                return Err(CacheError::InvalidInput(format!(
+                    "roots: '{r}' is not an existing folder"
+                )));
+            }
+        };
+        if real.parent().is_none() {
+            return Err(CacheError::InvalidInput(
+                "roots: '/' would search the whole machine; choose folders below it".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The user's home directory (`$HOME`).

@@ -49,7 +49,7 @@ pub fn discover(roots: &[PathBuf], depth: usize, prune: &[String]) -> Discovery 
 fn walk_root(root: &Path, depth: usize, prune: &[String], out: &mut Discovery) {
     let mut it = walkdir::WalkDir::new(root)
         .follow_links(true)
-        .max_depth(depth + 1)
+        .max_depth(depth.saturating_add(1))
         .into_iter();
     while let Some(entry) = it.next() {
         let entry = match entry {
@@ -77,7 +77,7 @@ fn walk_root(root: &Path, depth: usize, prune: &[String], out: &mut Discovery) {
             it.skip_current_dir();
             continue;
         }
-        if entry.depth() == depth + 1 {
+        if entry.depth() == depth.saturating_add(1) {
             // Only profile roots matter at the last level.
             it.skip_current_dir();
         }

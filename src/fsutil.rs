@@ -3,27 +3,91 @@
 use crate::error::{CacheError, Result};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Opens `path` for reading only if it is a regular file (a symlink to one counts).
+///
+/// A FIFO, socket or device is refused with an error saying what it is, and opening never
+/// blocks: on Unix the file is opened with `O_NONBLOCK` (so a FIFO with no writer cannot hang
+/// the caller) and its type is checked on the open descriptor, so a file swapped for a FIFO
+/// between a directory listing and the open is refused too. `O_NONBLOCK` has no effect on
+/// reads of regular files.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let f = opts.open(path)?;
+    let ft = f.metadata()?.file_type();
+    if ft.is_file() {
+        return Ok(f);
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{}, not a regular file: not read", describe_type(&ft)),
+    ))
+}
+
+/// A short name for a file type that is not a regular file or folder ("a FIFO", "a socket"...).
+pub fn describe_type(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return "a device";
+        }
+    }
+    if ft.is_dir() {
+        "a folder"
+    } else if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
+/// True for a FIFO, socket or device: an entry the scanner reports and never opens.
+pub fn is_special(ft: &std::fs::FileType) -> bool {
+    !ft.is_file() && !ft.is_dir() && !ft.is_symlink()
+}
+
+/// Makes each temporary file name unique within the process, so two writers of the same
+/// target (two threads, or two settings saved at once) never share a temporary file.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
 /// renamed over the target, so a crash never leaves a half-written file. The file is
 /// readable and writable by the user only.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         path.file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default(),
-        std::process::id()
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -33,4 +97,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(CacheError::io(path, e));
     }
     Ok(())
+}
+
+/// Runs `f` while holding an exclusive lock on `<path>.lock` (created user-only if needed):
+/// read-modify-write cycles of the same file by several threads or processes never lose one
+/// another's change. The lock is released when `f` returns (or the process dies).
+pub fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    if let Some(parent) = lock_path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| CacheError::io(parent, e))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts
+        .open(&lock_path)
+        .map_err(|e| CacheError::io(&lock_path, e))?;
+    file.lock().map_err(|e| CacheError::io(&lock_path, e))?;
+    let out = f();
+    let _ = file.unlock();
+    out
 }

@@ -8,7 +8,6 @@
 //!   to a file counts as a file.
 
 use sha2::{Digest, Sha256};
-use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -124,6 +123,14 @@ fn walk_files(
             // Counts when it points at a regular file (a dangling link does not, as in Python).
             match std::fs::metadata(entry.path()) {
                 Ok(m) if m.is_file() => m,
+                Ok(m) if crate::fsutil::is_special(&m.file_type()) => {
+                    problems.push(format!(
+                        "{}: links to {}, skipped",
+                        entry.path().display(),
+                        crate::fsutil::describe_type(&m.file_type())
+                    ));
+                    continue;
+                }
                 _ => continue,
             }
         } else if ft.is_file() {
@@ -135,6 +142,12 @@ fn walk_files(
                 }
             }
         } else {
+            // A FIFO, socket or device is never opened (a FIFO would block the hash).
+            problems.push(format!(
+                "{}: {}, not a regular file: skipped",
+                entry.path().display(),
+                crate::fsutil::describe_type(&ft)
+            ));
             continue;
         };
         if out.len() >= max_files {
@@ -155,18 +168,47 @@ fn walk_files(
     Ok(())
 }
 
-/// SkillMeat's directory hash over a listing.
+/// The most bytes hashed for one artifact (a file, or all the files of a skill together).
+/// Past it the hash is left unknown, with a note: a runaway file (a 10 GB dump dropped into a
+/// skill folder) must not be read on every refresh.
+pub const MAX_HASH_BYTES: u64 = 256 * 1024 * 1024;
+
+fn too_large(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{what} larger than {} MiB, not hashed",
+            MAX_HASH_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+/// SkillMeat's directory hash over a listing. Refuses (`InvalidData`) a listing whose files
+/// add up to more than [`MAX_HASH_BYTES`]; each read is bounded by what was listed, so a file
+/// that grows meanwhile cannot make it read more.
 pub fn hash_listing(listing: &Listing) -> io::Result<String> {
+    let total = listing
+        .files
+        .iter()
+        .fold(0u64, |n, f| n.saturating_add(f.size));
+    if total > MAX_HASH_BYTES {
+        return Err(too_large("the folder's files are"));
+    }
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
+    let mut budget = MAX_HASH_BYTES;
     for f in &listing.files {
         h.update(f.rel_posix());
-        let mut file = File::open(&f.abs)?;
+        let file = crate::fsutil::open_regular(&f.abs)?;
+        let mut file = file.take(budget + 1);
         loop {
             let n = file.read(&mut buf)?;
             if n == 0 {
                 break;
             }
+            budget = budget
+                .checked_sub(n as u64)
+                .ok_or_else(|| too_large("the folder's files are"))?;
             h.update(&buf[..n]);
         }
     }
@@ -178,29 +220,42 @@ pub fn hash_dir(dir: &Path) -> io::Result<String> {
     hash_listing(&list_dir(dir, usize::MAX)?)
 }
 
-/// SHA-256 of a file's bytes, also returning its first [`HEAD_BYTES`] bytes for parsing.
-pub fn hash_file_with_head(path: &Path) -> io::Result<(String, Vec<u8>)> {
-    let mut file = File::open(path)?;
-    let mut h = Sha256::new();
+/// SHA-256 of a file's bytes (`None` for a file larger than [`MAX_HASH_BYTES`]), also
+/// returning its first [`HEAD_BYTES`] bytes for parsing.
+pub fn hash_file_with_head(path: &Path) -> io::Result<(Option<String>, Vec<u8>)> {
+    let mut file = crate::fsutil::open_regular(path)?;
     let mut head = Vec::with_capacity(4096);
     (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+    if file.metadata()?.len() > MAX_HASH_BYTES {
+        return Ok((None, head));
+    }
+    let mut h = Sha256::new();
     h.update(&head);
     if head.len() == HEAD_BYTES {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut rest = file.take(MAX_HASH_BYTES - HEAD_BYTES as u64 + 1);
+        let mut read = HEAD_BYTES as u64;
         loop {
-            let n = file.read(&mut buf)?;
+            let n = rest.read(&mut buf)?;
             if n == 0 {
                 break;
+            }
+            read += n as u64;
+            if read > MAX_HASH_BYTES {
+                // Grew past the cap while being read.
+                return Ok((None, head));
             }
             h.update(&buf[..n]);
         }
     }
-    Ok((hex::encode(h.finalize()), head))
+    Ok((Some(hex::encode(h.finalize())), head))
 }
 
-/// SHA-256 of a file's bytes.
+/// SHA-256 of a file's bytes (`InvalidData` past [`MAX_HASH_BYTES`]).
 pub fn hash_file(path: &Path) -> io::Result<String> {
-    hash_file_with_head(path).map(|(h, _)| h)
+    hash_file_with_head(path)?
+        .0
+        .ok_or_else(|| too_large("the file is"))
 }
 
 /// SHA-256 of a byte string, hex.
@@ -286,7 +341,7 @@ mod tests {
             .collect();
         fs::write(&p, &data).unwrap();
         let (h, head) = hash_file_with_head(&p).unwrap();
-        assert_eq!(h, hash_bytes(&data));
+        assert_eq!(h, Some(hash_bytes(&data)));
         assert_eq!(head.len(), HEAD_BYTES);
     }
 }

@@ -9,7 +9,7 @@ use crate::error::{CacheError, Result};
 use crate::events::{CacheEvent, EventBus, InvalidationReason, MAX_EVENT_CHANGES};
 use crate::model::{
     Artifact, ArtifactKind, CacheStatus, Page, Project, ProjectDetail, ProjectOrigin,
-    ProjectRefresh, ProjectStatus, RefreshFailure, RefreshReport, SearchHit,
+    ProjectRefresh, ProjectStatus, SearchHit,
 };
 use crate::scan::{PrevIndex, scan_project, tree_stamp};
 use crate::store::{
@@ -18,7 +18,7 @@ use crate::store::{
 };
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -56,6 +56,38 @@ pub struct ArtifactQuery {
     pub limit: Option<u64>,
 }
 
+/// Most rows one page may ask for.
+pub const MAX_PAGE_LIMIT: u64 = 100_000;
+/// Most rows a page may skip.
+pub const MAX_PAGE_SKIP: u64 = 1_000_000_000;
+
+/// Checks paging numbers at the API boundary (CLI, dashboard, library callers alike), so no
+/// offset arithmetic below can overflow and a limit never wraps into "no limit".
+pub fn check_page(skip: u64, limit: Option<u64>) -> Result<()> {
+    if skip > MAX_PAGE_SKIP {
+        return Err(CacheError::InvalidInput(format!(
+            "skip must be from 0 to {MAX_PAGE_SKIP}, got {skip}"
+        )));
+    }
+    if let Some(l) = limit
+        && !(1..=MAX_PAGE_LIMIT).contains(&l)
+    {
+        return Err(CacheError::InvalidInput(format!(
+            "limit must be from 1 to {MAX_PAGE_LIMIT}, got {l}"
+        )));
+    }
+    Ok(())
+}
+
+/// What a refresh of everything will read.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshPlan {
+    /// Projects in the cache after discovery.
+    pub considered: usize,
+    /// The ids of those to refresh.
+    pub ids: Vec<String>,
+}
+
 /// The shared cache API.
 #[derive(Clone)]
 pub struct CacheManager {
@@ -77,7 +109,6 @@ struct Inner {
     hits: AtomicU64,
     misses: AtomicU64,
     collection: Mutex<Option<Arc<Collection>>>,
-    refresh_all_lock: Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -132,7 +163,6 @@ impl CacheManager {
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 collection: Mutex::new(None),
-                refresh_all_lock: Mutex::new(()),
             }),
         })
     }
@@ -162,7 +192,7 @@ impl CacheManager {
     }
 
     fn stale_before(&self) -> i64 {
-        now_ms() - self.config().ttl_ms()
+        now_ms().saturating_sub(self.config().ttl_ms())
     }
 
     fn count(&self, hit: bool) {
@@ -202,6 +232,7 @@ impl CacheManager {
 
     /// Lists projects (status filter, paging; no hidden cap).
     pub fn list_projects(&self, filter: &ProjectFilter) -> Result<Page<Project>> {
+        check_page(filter.skip, filter.limit)?;
         let page = self
             .inner
             .store
@@ -226,6 +257,7 @@ impl CacheManager {
 
     /// Lists artifacts with filters.
     pub fn list_artifacts(&self, q: &ArtifactQuery) -> Result<Page<Artifact>> {
+        check_page(q.skip, q.limit)?;
         let project = match &q.project {
             Some(k) => Some(self.resolve(k)?.0),
             None => None,
@@ -251,6 +283,7 @@ impl CacheManager {
         skip: u64,
         limit: Option<u64>,
     ) -> Result<Page<Artifact>> {
+        check_page(skip, limit)?;
         let project = match project {
             Some(k) => Some(self.resolve(k)?.0),
             None => None,
@@ -263,6 +296,7 @@ impl CacheManager {
 
     /// Ranked, filtered, paged full-text search.
     pub fn search(&self, q: &SearchQuery) -> Result<Page<SearchHit>> {
+        check_page(q.skip, q.limit)?;
         let project = match &q.project {
             Some(k) => Some(self.resolve(k)?.0),
             None => None,
@@ -281,13 +315,17 @@ impl CacheManager {
 
     /// The recent-changes feed, newest first.
     pub fn recent_changes(&self, limit: u64) -> Result<Vec<RecentChange>> {
+        check_page(0, Some(limit))?;
         self.inner.store.recent_changes(limit, None)
     }
 
     /// Totals, freshness, size and health.
     pub fn status(&self) -> Result<CacheStatus> {
         let cfg = self.config();
-        let s = self.inner.store.status_counts(now_ms() - cfg.ttl_ms())?;
+        let s = self
+            .inner
+            .store
+            .status_counts(now_ms().saturating_sub(cfg.ttl_ms()))?;
         let num = |k: &str| -> Result<u64> {
             Ok(self
                 .inner
@@ -318,6 +356,12 @@ impl CacheManager {
             hits: num("stats.hits")? + self.inner.hits.load(Ordering::Relaxed),
             misses: num("stats.misses")? + self.inner.misses.load(Ordering::Relaxed),
             ttl_minutes: cfg.ttl_minutes,
+            integrity_checked_at: self
+                .inner
+                .store
+                .meta_get(crate::store::META_CHECKED_AT)?
+                .and_then(|v| v.parse().ok()),
+            integrity: None,
             notes: {
                 let mut notes = self.inner.store.notes().to_vec();
                 if notes.is_empty()
@@ -325,6 +369,8 @@ impl CacheManager {
                 {
                     notes.push(format!("earlier: {earlier}"));
                 }
+                // Problems reading the SkillMeat collection concern every project.
+                notes.extend(self.collection().notes.iter().cloned());
                 notes
             },
         })
@@ -349,135 +395,63 @@ impl CacheManager {
         c
     }
 
-    /// Discovers projects and refreshes every stale one (every one with `force`), in parallel.
-    /// New projects are added; vanished ones are marked missing. Per-project failures are in
-    /// the report (and on the event bus); the call itself fails only if the cache is unusable.
-    pub fn refresh_all(&self, force: bool) -> Result<RefreshReport> {
-        let _one_at_a_time = self
-            .inner
-            .refresh_all_lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let started = Instant::now();
+    /// What a refresh of everything should read: discovery first (new projects are added),
+    /// then every project that is stale, errored, missing or whose folder vanished (every
+    /// project with `force`).
+    pub fn plan_refresh(&self, force: bool) -> Result<RefreshPlan> {
         self.sync_discovered()?;
         let refs = self.inner.store.project_refs(self.stale_before())?;
         let considered = refs.len();
-        let plan: Vec<(String, String)> = refs
+        let ids = refs
             .into_iter()
             .filter(|r| force || r.status != ProjectStatus::Fresh || !Path::new(&r.path).is_dir())
-            .map(|r| (r.id, r.path))
+            .map(|r| r.id)
             .collect();
-        let mut report = self.refresh_planned(&plan, force)?;
-        report.considered = considered;
-        report.skipped = considered - plan.len();
-        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        Ok(report)
+        Ok(RefreshPlan { considered, ids })
     }
 
-    /// Refreshes the given projects (by id) whatever their freshness, announcing progress.
-    pub fn refresh_ids(&self, ids: &[String]) -> Result<RefreshReport> {
-        let started = Instant::now();
-        let mut plan = Vec::new();
-        for id in ids {
-            let (id, path) = self.resolve(id)?;
-            plan.push((id, path));
-        }
-        let mut report = self.refresh_planned(&plan, true)?;
-        report.considered = plan.len();
-        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        Ok(report)
-    }
-
-    fn refresh_planned(&self, plan: &[(String, String)], force: bool) -> Result<RefreshReport> {
-        let total = plan.len();
-        self.inner
-            .events
-            .send(CacheEvent::RefreshStarted { total, force });
-        let started = Instant::now();
-        let collection = self.collection();
-        let workers = self.config().workers.clamp(1, total.max(1));
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let results: Mutex<Vec<Result<ProjectRefresh, RefreshFailure>>> =
-            Mutex::new(Vec::with_capacity(total));
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((id, path)) = plan.get(i) else { break };
-                        let r =
-                            self.refresh_one(id, path, &collection)
-                                .map_err(|e| RefreshFailure {
-                                    id: id.clone(),
-                                    path: path.clone(),
-                                    error: e.to_string(),
-                                });
-                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        self.inner.events.send(CacheEvent::RefreshProgress {
-                            done: n,
-                            total,
-                            project: path.clone(),
-                        });
-                        results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
-                    }
-                });
-            }
-        });
-        let mut report = RefreshReport::default();
-        for r in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            match r {
-                Ok(p) => {
-                    report.refreshed += 1;
-                    if !p.changes.is_empty() {
-                        report.changed.push(p);
-                    }
-                }
-                Err(f) => report.failed.push(f),
-            }
-        }
-        report.changed.sort_by(|a, b| a.path.cmp(&b.path));
-        if !self.inner.store.is_read_only() {
-            self.inner
-                .store
-                .meta_set("last_refresh", &now_ms().to_string())?;
-            let _ = flush_stats(
-                &self.inner.store,
-                &self.inner.hits,
-                &self.inner.misses,
-                true,
-            );
-            if report.changed.len() > 1 {
-                let _ = self.inner.store.checkpoint();
-            }
-        }
-        self.inner.events.send(CacheEvent::RefreshCompleted {
-            refreshed: report.refreshed,
-            changed: report.changed.len(),
-            failed: report.failed.len(),
-            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-        });
-        Ok(report)
-    }
-
-    /// Refreshes one project named by id or path. Not forced and fresh: nothing is done and
-    /// the result says so (`refreshed: false`). An unknown project is "not found".
-    pub fn refresh_project(&self, key: &str, force: bool) -> Result<ProjectRefresh> {
+    /// Resolves `key` to a project id and, unless `force`, answers at once for a project that
+    /// is fresh and still there (`refreshed: false`): the second value is then `Some`.
+    pub fn unless_fresh(&self, key: &str, force: bool) -> Result<(String, Option<ProjectRefresh>)> {
         let (id, path) = self.resolve(key)?;
+        if force {
+            return Ok((id, None));
+        }
         let project = self.inner.store.get_project(&id, self.stale_before())?;
-        if !force && project.status == ProjectStatus::Fresh && Path::new(&path).is_dir() {
-            return Ok(ProjectRefresh {
-                id,
+        if project.status == ProjectStatus::Fresh && Path::new(&path).is_dir() {
+            let answer = ProjectRefresh {
+                id: id.clone(),
                 path,
                 name: project.name,
                 refreshed: false,
                 changes: Default::default(),
                 status: project.status,
                 elapsed_ms: 0.0,
-            });
+            };
+            return Ok((id, Some(answer)));
         }
-        let collection = self.collection();
-        self.refresh_one(&id, &path, &collection)
+        Ok((id, None))
+    }
+
+    /// The bookkeeping after a run of refreshes ends: when it ran, the hit counters, and a
+    /// WAL checkpoint after a large write. Best effort (a busy or read-only file is left).
+    pub fn finish_run(&self, changed: usize) {
+        if self.inner.store.is_read_only() {
+            return;
+        }
+        let _ = self
+            .inner
+            .store
+            .meta_set("last_refresh", &now_ms().to_string());
+        let _ = flush_stats(
+            &self.inner.store,
+            &self.inner.hits,
+            &self.inner.misses,
+            true,
+        );
+        if changed > 1 {
+            let _ = self.inner.store.checkpoint();
+        }
     }
 
     /// One attempt at refreshing a project (by id or path), forced, without marking it errored
@@ -534,13 +508,6 @@ impl CacheManager {
             plan.push((r.id, r.path));
         }
         Ok(plan)
-    }
-
-    /// Scans one project and writes the result; on failure marks it errored (keeping its last
-    /// good data) and announces the failure.
-    fn refresh_one(&self, id: &str, path: &str, collection: &Collection) -> Result<ProjectRefresh> {
-        self.scan_and_store(id, path, collection)
-            .inspect_err(|e| self.record_failure(id, path, e, 1, true))
     }
 
     fn scan_and_store(
@@ -674,8 +641,9 @@ impl CacheManager {
         Ok(added)
     }
 
-    /// Adds a project folder explicitly (the choice persists across `clear`) and refreshes it.
-    pub fn add_project(&self, path: &Path) -> Result<ProjectRefresh> {
+    /// Adds a project folder explicitly (the choice persists across `clear`) and returns its
+    /// id and path; the caller refreshes it through the refresh job.
+    pub fn add_project(&self, path: &Path) -> Result<(String, String)> {
         let canonical = std::fs::canonicalize(path).map_err(|e| CacheError::io(path, e))?;
         if !canonical.is_dir() {
             return Err(CacheError::InvalidInput(format!(
@@ -703,7 +671,7 @@ impl CacheManager {
                 path: p.clone(),
             });
         }
-        self.refresh_project(&p, true)
+        Ok((crate::store::project_id_for(&p), p))
     }
 
     /// Removes a project from the cache; discovery will not add it back (until `add`).

@@ -515,4 +515,9 @@ pub struct CacheStatus {
     pub ttl_minutes: u64,
     /// Notes on how the database was opened (rebuilt after corruption, read-only...).
     pub notes: Vec<String>,
+    /// Unix ms of the last integrity check that found the database sound.
+    pub integrity_checked_at: Option<i64>,
+    /// The verdict of an integrity check run for this answer (`status --check`); `None` when
+    /// none was run.
+    pub integrity: Option<String>,
 }

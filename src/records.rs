@@ -16,10 +16,11 @@ pub const MAX_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a small structured file whole, refusing one larger than [`MAX_RECORD_BYTES`]
 /// (checked on the open file, and the read itself is bounded, so a file that grows meanwhile
-/// cannot slip through). `Err` carries the reason for the note.
+/// cannot slip through) and anything that is not a regular file (a FIFO would block the
+/// refresh forever). `Err` carries the reason for the note.
 pub fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let f = std::fs::File::open(path)?;
+    let f = crate::fsutil::open_regular(path)?;
     let too_big = || {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -99,9 +100,10 @@ pub fn read_profile(profile_dir: &Path, profile: &str, out: &mut Records) {
                     }
                 }
             }
-            Some(_) => out.notes.push(format!(
-                "{profile}/{DEPLOYED_FILE}: 'deployed' is not an array of tables"
-            )),
+            Some(_) => crate::notes::push(
+                &mut out.notes,
+                format!("{profile}/{DEPLOYED_FILE}: 'deployed' is not an array of tables"),
+            ),
         }
     }
     let project = profile_dir.join(PROJECT_FILE);
@@ -128,17 +130,20 @@ fn read_toml(path: &Path, profile: &str, out: &mut Records) -> Option<toml::Tabl
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            out.notes.push(format!(
-                "{profile}/{}: {e}",
-                path.file_name()?.to_string_lossy()
-            ));
+            crate::notes::push(
+                &mut out.notes,
+                format!("{profile}/{}: {e}", path.file_name()?.to_string_lossy()),
+            );
             return None;
         }
         Err(e) => {
-            out.notes.push(format!(
-                "{profile}/{}: unreadable: {e}",
-                path.file_name()?.to_string_lossy()
-            ));
+            crate::notes::push(
+                &mut out.notes,
+                format!(
+                    "{profile}/{}: unreadable: {e}",
+                    path.file_name()?.to_string_lossy()
+                ),
+            );
             return None;
         }
     };

@@ -19,6 +19,10 @@ pub const MAX_FILES_PER_SKILL: usize = 20_000;
 pub const MAX_ENTRIES_PER_FOLDER: usize = 50_000;
 /// Deepest nesting searched below `skills/`, `agents/`, `commands/`.
 pub const MAX_NESTING: usize = 8;
+/// Longest name, version, tag or alias kept, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Most tags (and aliases) kept per artifact.
+pub const MAX_TAGS: usize = 64;
 
 /// One artifact as scanned, before it is stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -263,7 +267,7 @@ fn scan_inner(
     }
     snap.name = recs.project_name.take();
     snap.description = recs.project_description.take();
-    snap.notes.append(&mut recs.notes);
+    crate::notes::append(&mut snap.notes, &mut recs.notes);
     derive_flags(project, &mut snap, &recs.deployed, collection);
     snap.artifacts
         .sort_by(|a, b| (a.kind, &a.path).cmp(&(b.kind, &b.path)));
@@ -308,9 +312,7 @@ impl Scanner<'_> {
     }
 
     fn note(&mut self, s: String) {
-        if self.snap.notes.len() < 200 {
-            self.snap.notes.push(s);
-        }
+        crate::notes::push(&mut self.snap.notes, s);
     }
 
     /// Skills: any folder below `skills/` holding a SKILL.md, at any depth; the topmost wins.
@@ -427,10 +429,22 @@ impl Scanner<'_> {
                         }
                     }
                     Ok(m) if m.is_file() && entry.file_name() == "SKILL.md" => is_skill = true,
+                    Ok(m)
+                        if entry.file_name() == "SKILL.md"
+                            && crate::fsutil::is_special(&m.file_type()) =>
+                    {
+                        let rel = self.rel(&path);
+                        let what = crate::fsutil::describe_type(&m.file_type());
+                        self.note(format!("{rel}: links to {what}, skipped"));
+                    }
                     _ => {}
                 }
             } else if ft.is_file() && entry.file_name() == "SKILL.md" {
                 is_skill = true;
+            } else if entry.file_name() == "SKILL.md" && crate::fsutil::is_special(&ft) {
+                let rel = self.rel(&path);
+                let what = crate::fsutil::describe_type(&ft);
+                self.note(format!("{rel}: {what}, not a regular file: skipped"));
             }
         }
         if is_skill && depth > 0 {
@@ -474,6 +488,10 @@ impl Scanner<'_> {
                 {
                     self.collect_md(&path, depth + 1, out, seen);
                 }
+            } else if is_md && crate::fsutil::is_special(&ft) {
+                let rel = self.rel(&path);
+                let what = crate::fsutil::describe_type(&ft);
+                self.note(format!("{rel}: {what}, not a regular file: skipped"));
             } else if ft.is_file() && is_md {
                 if out.len() >= MAX_ENTRIES_PER_FOLDER {
                     let rel = self.rel(dir);
@@ -498,6 +516,11 @@ impl Scanner<'_> {
                         }
                     }
                     Ok(m) if m.is_file() && is_md => out.push((path, m)),
+                    Ok(m) if is_md && crate::fsutil::is_special(&m.file_type()) => {
+                        let rel = self.rel(&path);
+                        let what = crate::fsutil::describe_type(&m.file_type());
+                        self.note(format!("{rel}: links to {what}, skipped"));
+                    }
                     Ok(_) => {}
                     Err(_) => {
                         let rel = self.rel(&path);
@@ -532,7 +555,15 @@ impl Scanner<'_> {
             }
             self.snap.sources_read += 1;
             let (content_hash, head) = match hash::hash_file_with_head(&file) {
-                Ok(x) => x,
+                Ok((Some(h), head)) => (h, head),
+                Ok((None, head)) => {
+                    // Kept (it is identifiable from its head); its hash is unknown.
+                    self.note(format!(
+                        "{source}: larger than {} MiB, not hashed",
+                        hash::MAX_HASH_BYTES / (1024 * 1024)
+                    ));
+                    (String::new(), head)
+                }
                 Err(e) => {
                     self.note(format!("{source}: could not be read: {e}"));
                     continue;
@@ -713,6 +744,10 @@ impl Scanner<'_> {
     fn read_json(&mut self, file: &Path, source: &str) -> Option<(String, Option<Value>)> {
         let meta = std::fs::metadata(file).ok()?;
         if !meta.is_file() {
+            if crate::fsutil::is_special(&meta.file_type()) {
+                let what = crate::fsutil::describe_type(&meta.file_type());
+                self.note(format!("{source}: {what}, not a regular file: skipped"));
+            }
             return None;
         }
         let stamp = hash::file_stamp(&meta);
@@ -728,7 +763,7 @@ impl Scanner<'_> {
             self.note(format!("{source}: larger than 16 MiB, not read"));
             return None;
         }
-        let bytes = match std::fs::read(file) {
+        let bytes = match crate::records::read_capped(file) {
             Ok(b) => b,
             Err(e) => {
                 self.note(format!("{source}: could not be read: {e}"));
@@ -747,7 +782,7 @@ impl Scanner<'_> {
 }
 
 fn read_frontmatter(file: &Path) -> Frontmatter {
-    match std::fs::File::open(file).and_then(|f| {
+    match crate::fsutil::open_regular(file).and_then(|f| {
         use std::io::Read;
         let mut head = Vec::new();
         f.take(hash::HEAD_BYTES as u64).read_to_end(&mut head)?;
@@ -766,9 +801,18 @@ fn artifact_from_frontmatter(
     content_hash: String,
     stamp: &str,
 ) -> ScannedArtifact {
+    // Bounded like every other field read from a user's file: a hostile frontmatter cannot
+    // make a row (and the search indexes) grow without limit.
+    let list = |key: &str| -> Vec<String> {
+        fm.list(key)
+            .iter()
+            .take(MAX_TAGS)
+            .map(|t| frontmatter::truncate_chars(t, MAX_NAME_CHARS))
+            .collect()
+    };
     ScannedArtifact {
         kind,
-        name: fm.text("name").unwrap_or(default_name),
+        name: frontmatter::truncate_chars(&fm.text("name").unwrap_or(default_name), MAX_NAME_CHARS),
         description: fm
             .text("description")
             .map(|d| frontmatter::truncate_chars(&d, 4000))
@@ -776,9 +820,11 @@ fn artifact_from_frontmatter(
         path: source.clone(),
         content_hash,
         frontmatter: fm.state,
-        version: fm.text("version"),
-        tags: fm.list("tags"),
-        aliases: fm.list("aliases"),
+        version: fm
+            .text("version")
+            .map(|v| frontmatter::truncate_chars(&v, MAX_NAME_CHARS)),
+        tags: list("tags"),
+        aliases: list("aliases"),
         local_modified: None,
         outdated: None,
         upstream_version: None,
@@ -811,18 +857,24 @@ pub fn derive_flags(
     }
     for r in deployed {
         let Some(kind) = records::known_type(&r.artifact_type) else {
-            snap.notes.push(format!(
-                "SkillMeat record '{}' has type '{}', which this cache does not track",
-                r.name, r.artifact_type
-            ));
+            crate::notes::push(
+                &mut snap.notes,
+                format!(
+                    "SkillMeat record '{}' has type '{}', which this cache does not track",
+                    r.name, r.artifact_type
+                ),
+            );
             continue;
         };
         let idx = match &r.artifact_path {
             Some(p) if !records::safe_relative(p) => {
-                snap.notes.push(format!(
-                    "SkillMeat record '{}' has an unsafe path '{p}', ignored",
-                    r.name
-                ));
+                crate::notes::push(
+                    &mut snap.notes,
+                    format!(
+                        "SkillMeat record '{}' has an unsafe path '{p}', ignored",
+                        r.name
+                    ),
+                );
                 continue;
             }
             Some(p) => {
@@ -845,17 +897,20 @@ pub fn derive_flags(
                 .as_deref()
                 .map(|p| project.join(&r.profile_root).join(p).exists())
                 .unwrap_or(false);
-            snap.notes.push(if exists {
-                format!(
-                    "SkillMeat record '{}' ({}) points at {where_}, which is not a recognisable {}",
-                    r.name, r.artifact_type, r.artifact_type
-                )
-            } else {
-                format!(
-                    "stale SkillMeat record '{}' ({}): {where_} is not on disk",
-                    r.name, r.artifact_type
-                )
-            });
+            crate::notes::push(
+                &mut snap.notes,
+                if exists {
+                    format!(
+                        "SkillMeat record '{}' ({}) points at {where_}, which is not a recognisable {}",
+                        r.name, r.artifact_type, r.artifact_type
+                    )
+                } else {
+                    format!(
+                        "stale SkillMeat record '{}' ({}): {where_} is not on disk",
+                        r.name, r.artifact_type
+                    )
+                },
+            );
             continue;
         };
         let a = &mut snap.artifacts[i];

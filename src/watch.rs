@@ -50,7 +50,8 @@ impl WatchOptions {
     /// Options from the configuration (debounce, roots, depth, prunes, collections).
     pub fn from_config(cfg: &Config) -> Self {
         let debounce = Duration::from_millis(cfg.debounce_ms.max(1));
-        let max_wait = Duration::from_millis(cfg.max_wait_ms.max(cfg.debounce_ms + 1));
+        let max_wait =
+            Duration::from_millis(cfg.max_wait_ms.max(cfg.debounce_ms.saturating_add(1)));
         WatchOptions {
             debounce,
             max_wait,
@@ -71,7 +72,8 @@ impl WatchOptions {
 /// What the watcher is doing, for status displays.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WatchStatus {
-    /// `watching`, `degraded` (some projects polled), `paused` or `stopped`.
+    /// `watching`, `degraded` (some projects polled), `paused`, `disabled`
+    /// (`cache-enabled = false`) or `stopped`.
     pub state: String,
     /// Projects watched natively.
     pub projects_watched: usize,
@@ -135,7 +137,7 @@ struct Pending {
 struct Inner {
     manager: CacheManager,
     job: RefreshJob,
-    opts: WatchOptions,
+    opts: std::sync::RwLock<Arc<WatchOptions>>,
     state: Mutex<State>,
 }
 
@@ -192,7 +194,7 @@ impl FileWatcher {
             inner: Arc::new(Inner {
                 manager,
                 job,
-                opts,
+                opts: std::sync::RwLock::new(Arc::new(opts)),
                 state: Mutex::new(State::default()),
             }),
         }
@@ -200,6 +202,26 @@ impl FileWatcher {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn opts(&self) -> Arc<WatchOptions> {
+        self.inner
+            .opts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the options (roots, depth, prunes, debounce...): a running watcher is
+    /// restarted on them at once, and re-reads nothing (the caller refreshes what the change
+    /// concerns); a stopped or paused one uses them when it starts.
+    pub fn set_options(&self, opts: WatchOptions) -> Result<()> {
+        *self.inner.opts.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(opts);
+        if self.state().running {
+            self.stop_quietly();
+            self.start()?;
+        }
+        Ok(())
     }
 
     /// Starts watching every cached project, the discovery roots and the collections.
@@ -217,13 +239,23 @@ impl FileWatcher {
                 let _ = handler_tx.send(Msg::Event(r));
             },
             notify::Config::default(),
-        )
-        .map_err(|e| CacheError::Config(format!("cannot start the file watcher: {e}")))?;
-        st.native = Some(native);
+        );
+        st.status = WatchStatus::default();
+        st.native = match native {
+            Ok(n) => Some(n),
+            Err(e) => {
+                // Typically the per-user limit of inotify instances: every project is polled
+                // instead, and the status says "degraded" (never a failed start).
+                tracing::warn!("the OS refused a file watcher ({e}); polling instead");
+                st.status.problems.push(format!(
+                    "the OS refused a file watcher ({e}): polling instead"
+                ));
+                None
+            }
+        };
         st.running = true;
         st.paused = false;
         st.tx = Some(tx);
-        st.status = WatchStatus::default();
         let me = self.clone();
         st.worker = Some(
             std::thread::Builder::new()
@@ -241,10 +273,20 @@ impl FileWatcher {
     /// Stops watching. Events already seen but still inside the debounce window are flushed
     /// first (the refreshes they cause are queued). Stopping a stopped watcher does nothing.
     pub fn stop(&self) {
+        if self.stop_quietly() {
+            self.inner.manager.events().send(CacheEvent::WatchStatus {
+                state: "stopped".into(),
+                message: "file watching stopped".into(),
+            });
+        }
+    }
+
+    /// Stops without announcing it; true when it was running.
+    fn stop_quietly(&self) -> bool {
         let (native, poller, tx, worker) = {
             let mut st = self.state();
             if !st.running {
-                return;
+                return false;
             }
             st.running = false;
             st.projects.clear();
@@ -265,19 +307,17 @@ impl FileWatcher {
         if let Some(w) = worker {
             let _ = w.join();
         }
-        self.inner.manager.events().send(CacheEvent::WatchStatus {
-            state: "stopped".into(),
-            message: "file watching stopped".into(),
-        });
+        true
     }
 
     /// Pauses watching (the watches are dropped). Nothing is refreshed from file changes
-    /// until [`FileWatcher::resume`].
+    /// until [`FileWatcher::resume`]. Works whether or not the watcher runs: pausing a
+    /// watcher that has not started yet (paused at launch) keeps it from starting.
     pub fn pause(&self) {
-        if !self.state().running {
+        if self.state().paused {
             return;
         }
-        self.stop();
+        self.stop_quietly();
         self.state().paused = true;
         self.inner.manager.events().send(CacheEvent::WatchStatus {
             state: "paused".into(),
@@ -285,13 +325,26 @@ impl FileWatcher {
         });
     }
 
-    /// Resumes watching after a pause; every project is re-read, since changes made
-    /// while paused were not seen.
-    pub fn resume(&self) -> Result<()> {
+    /// Resumes watching after a pause; every project is re-read, since changes made while
+    /// paused were not seen. Not paused: nothing happens (nothing is re-read). With
+    /// `cache-enabled = false` the pause is lifted but nothing is watched. Returns true when
+    /// watching started.
+    pub fn resume(&self) -> Result<bool> {
+        {
+            let mut st = self.state();
+            if !st.paused {
+                return Ok(false);
+            }
+            st.paused = false;
+        }
+        if !self.inner.manager.config().enabled {
+            self.announce();
+            return Ok(false);
+        }
         self.start()?;
         let ids = self.watched_ids();
         self.inner.job.enqueue_many(ids);
-        Ok(())
+        Ok(true)
     }
 
     /// True while paused.
@@ -311,6 +364,8 @@ impl FileWatcher {
             }
         } else if st.paused {
             "paused".into()
+        } else if !self.inner.manager.config().enabled {
+            "disabled".into()
         } else {
             "stopped".into()
         };
@@ -335,13 +390,15 @@ impl FileWatcher {
 
     fn announce(&self) {
         let s = self.status();
-        let message = if s.polled.is_empty() {
+        let message = if s.state == "disabled" {
+            "file watching is off (cache-enabled = false)".to_string()
+        } else if s.polled.is_empty() {
             format!("watching {} project(s)", s.projects_watched)
         } else {
             format!(
                 "the OS refused more file watches: {} project(s) polled every {} s instead",
                 s.polled.len(),
-                self.inner.opts.poll_interval.as_secs()
+                self.opts().poll_interval.as_secs()
             )
         };
         self.inner.manager.events().send(CacheEvent::WatchStatus {
@@ -408,7 +465,8 @@ impl FileWatcher {
             }
         }
         let mut watched = Vec::new();
-        let mut refused = false;
+        // No native watcher at all (the OS refused one at start): poll.
+        let mut refused = st.native.is_none();
         if let Some(native) = st.native.as_mut() {
             for (path, mode) in &targets {
                 match native.watch(path, *mode) {
@@ -433,7 +491,7 @@ impl FileWatcher {
         st.status.watches += watched.len();
         if refused {
             let tx = st.tx.clone();
-            let interval = self.inner.opts.poll_interval;
+            let interval = self.opts().poll_interval;
             if st.poller.is_none()
                 && let Some(tx) = tx
             {
@@ -486,7 +544,8 @@ impl FileWatcher {
         let mut dirs: Vec<PathBuf> = Vec::new();
         let mut problems = Vec::new();
         let projects: HashSet<PathBuf> = self.state().projects.keys().cloned().collect();
-        for root in &self.inner.opts.roots {
+        let opts = self.opts();
+        for root in &opts.roots {
             if !root.is_dir() {
                 problems.push(format!(
                     "root {} does not exist (not watched)",
@@ -495,7 +554,7 @@ impl FileWatcher {
                 continue;
             }
             let mut it = walkdir::WalkDir::new(root)
-                .max_depth(self.inner.opts.depth.saturating_sub(1))
+                .max_depth(opts.depth.saturating_sub(1))
                 .into_iter();
             while let Some(Ok(e)) = it.next() {
                 if !e.file_type().is_dir() {
@@ -503,7 +562,7 @@ impl FileWatcher {
                 }
                 let name = e.file_name().to_string_lossy();
                 let pruned = e.depth() > 0
-                    && (self.inner.opts.prune.iter().any(|p| p == name.as_ref())
+                    && (opts.prune.iter().any(|p| p == name.as_ref())
                         || PROFILE_ROOTS.contains(&name.as_ref()));
                 if pruned || (e.depth() > 0 && projects.contains(e.path())) {
                     it.skip_current_dir();
@@ -512,7 +571,7 @@ impl FileWatcher {
                 dirs.push(e.path().to_path_buf());
             }
         }
-        let cdir = &self.inner.opts.collections_dir;
+        let cdir = &opts.collections_dir;
         if cdir.is_dir() {
             dirs.push(cdir.clone());
             if let Ok(read) = std::fs::read_dir(cdir) {
@@ -544,14 +603,17 @@ impl FileWatcher {
     /// What an event at `path` means (path → project, relevance).
     pub fn classify(&self, path: &Path) -> PathMeaning {
         let st = self.state();
-        classify_path(&st.projects, &self.inner.opts, path)
+        classify_path(&st.projects, &self.opts(), path)
     }
 
     /// The debouncer: collects events per project and acts on each project once it has been
     /// quiet for the debounce or has waited the maximum; sleeps on the channel when idle.
     fn worker(&self, rx: mpsc::Receiver<Msg>) {
         let mut pending: HashMap<Key, Pending> = HashMap::new();
-        let (debounce, max_wait) = (self.inner.opts.debounce, self.inner.opts.max_wait);
+        let (debounce, max_wait) = {
+            let o = self.opts();
+            (o.debounce, o.max_wait)
+        };
         loop {
             let msg = match pending
                 .values()
@@ -588,7 +650,7 @@ impl FileWatcher {
                 pending.remove(k);
             }
             if !due.is_empty() {
-                self.act(due);
+                self.act(due, stop);
             }
             if stop {
                 break;
@@ -614,7 +676,7 @@ impl FileWatcher {
         );
         let st = self.state();
         for p in &ev.paths {
-            let (key, rewatch) = match classify_path(&st.projects, &self.inner.opts, p) {
+            let (key, rewatch) = match classify_path(&st.projects, &self.opts(), p) {
                 PathMeaning::Project { id, rewatch } => {
                     let root = project_root(&st.projects, p).unwrap_or_default();
                     // A symlinked folder that appears is not followed by the recursive watch
@@ -639,8 +701,10 @@ impl FileWatcher {
     }
 
     /// Acts on a debounced batch: rebuilds watches where folders came or went, runs
-    /// discovery, then queues each affected project once.
-    fn act(&self, due: Vec<(Key, Pending)>) {
+    /// discovery, then queues each affected project once. While stopping, only queues (no
+    /// discovery: it writes to the database, and stopping must not wait for a lock; the next
+    /// scheduled refresh discovers).
+    fn act(&self, due: Vec<(Key, Pending)>, stopping: bool) {
         {
             let mut st = self.state();
             st.status.batches += 1;
@@ -662,7 +726,7 @@ impl FileWatcher {
                 Key::Collection => collection = true,
             }
         }
-        if discovery {
+        if discovery && !stopping {
             self.watch_discovery_and_collections();
             match self.inner.manager.sync_discovered() {
                 Ok(added) => {

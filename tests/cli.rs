@@ -756,3 +756,66 @@ fn no_hidden_row_limit_with_150_projects() {
     assert_eq!(e.ok(&["clear", "-y"]).trim(), "cleared 150 project(s)");
     assert_eq!(e.list()["total"], 0);
 }
+
+#[test]
+fn numbers_out_of_range_get_a_clear_error_and_change_nothing() {
+    let env = Env::new();
+    env.ok(&["config", "set", "cache-ttl", "42"]);
+    let file = env.home.path().join(".skillmeat/config.toml");
+    // Reproduced in review: this used to succeed and leave `cache-ttl = 0` in the file.
+    let o = env.run(&["config", "set", "cache-ttl", "18446744073709551615"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(
+        one_error_line(&o).contains("cache-ttl must be a whole number from 1 to 525600"),
+        "{o:?}"
+    );
+    assert!(
+        fs::read_to_string(&file)
+            .unwrap()
+            .contains("cache-ttl = 42")
+    );
+    for (key, bad) in [("depth", "33"), ("debounce-ms", "0"), ("workers", "65")] {
+        let o = env.run(&["config", "set", key, bad]);
+        assert_eq!(o.code, 2, "{key}={bad}: {o:?}");
+        assert!(one_error_line(&o).contains(key), "{o:?}");
+    }
+    // The environment is checked the same way, naming the variable.
+    let o = env.run_with(&["status"], &[("SKILLMEAT_CACHE_TTL", "99999999999")]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(one_error_line(&o).contains("SKILLMEAT_CACHE_TTL"), "{o:?}");
+    // Paging numbers at the API boundary.
+    env.ok(&["refresh"]);
+    for args in [
+        &["list", "--limit", "0"][..],
+        &["artifacts", "--skip", "18446744073709551615"],
+        &["search", "pdf", "--skip", "18446744073709551615"],
+        &["search", "pdf", "--limit", "1000000"],
+        &["changes", "--limit", "18446744073709551615"],
+    ] {
+        let o = env.run(args);
+        assert_eq!(o.code, 2, "{args:?}: {o:?}");
+        let line = one_error_line(&o);
+        assert!(
+            line.contains("skip must be from 0 to") || line.contains("limit must be from 1 to"),
+            "{args:?}: {line}"
+        );
+    }
+}
+
+#[test]
+fn status_check_runs_a_full_integrity_check() {
+    let env = Env::new();
+    env.ok(&["refresh"]);
+    let s = env.json(&["status", "--check"]);
+    assert_eq!(s["integrity"], "ok");
+    let checked = s["integrity_checked_at"].as_i64().expect("recorded");
+    assert!(checked > 0);
+    // Without --check nothing is checked now, and the last check is shown.
+    let s = env.json(&["status"]);
+    assert!(s["integrity"].is_null());
+    assert_eq!(s["integrity_checked_at"].as_i64(), Some(checked));
+    assert!(
+        env.ok(&["status"])
+            .contains("integrity  not checked now (last sound check")
+    );
+}

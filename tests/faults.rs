@@ -27,6 +27,7 @@ mod faults_support;
 use common::{files_starting_with, wait_until};
 use faults_support::*;
 use skillmeat_cache::corpus::{self, CorpusSpec, Rng};
+use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
 use skillmeat_cache::store::{ProjectFilter, Store};
 use skillmeat_cache::{ArtifactQuery, CacheError, CacheManager, Config, EventBus, SearchQuery};
 use std::collections::BTreeSet;
@@ -152,7 +153,7 @@ fn child_refresh_until_killed() {
     writeln!(out, "CHILD started").unwrap();
     out.flush().unwrap();
     loop {
-        let r = m.refresh_all(true).expect("child: refresh");
+        let r = refresh_now(&m, true).expect("child: refresh");
         assert!(r.failed.is_empty(), "child: {:?}", r.failed);
         writeln!(out, "CHILD done").unwrap();
         out.flush().unwrap();
@@ -180,7 +181,7 @@ fn killing_a_refreshing_process_50_times_never_breaks_the_cache() {
     let cfg = corpus_config(&home, &db, &roots, &corpus.collections_dir);
     {
         let m = CacheManager::open(cfg.clone()).unwrap();
-        assert_eq!(m.refresh_all(false).unwrap().refreshed, 12);
+        assert_eq!(refresh_now(&m, false).unwrap().refreshed, 12);
         assert_cache_matches_disk(&m, &roots, &corpus.collections_dir, "initial");
     }
     let started = Instant::now();
@@ -192,7 +193,7 @@ fn killing_a_refreshing_process_50_times_never_breaks_the_cache() {
             let p = &corpus.projects[rng.below(corpus.projects.len())];
             touched += churn(p, &mut rng, round, 60);
         }
-        let delay = Duration::from_millis(rng.below(41) as u64);
+        let delay = Duration::from_millis(rng.below(21) as u64);
         let mut child = spawn_child(
             "child_refresh_until_killed",
             &[
@@ -230,7 +231,7 @@ fn killing_a_refreshing_process_50_times_never_breaks_the_cache() {
         drop(store);
         // One refresh brings it exactly in line with the disk.
         let m = CacheManager::open(cfg.clone()).unwrap();
-        let r = m.refresh_all(true).unwrap();
+        let r = refresh_now(&m, true).unwrap();
         assert!(r.failed.is_empty(), "round {round}: {:?}", r.failed);
         assert_cache_matches_disk(
             &m,
@@ -377,6 +378,21 @@ fn the_cli_moves_a_damaged_database_aside_byte_identical_says_so_and_rebuilds() 
         damage(&env.db);
         let damaged = fs::read(&env.db).unwrap();
         let damaged_wal = fs::read(sidecar(&env.db, "-wal")).ok();
+        if what.starts_with("a page of garbage") {
+            // Damage that opening does not touch is not looked for at every open (that
+            // would read the whole file on every command): `status --check` finds it and
+            // says so, and the next open moves the file aside and rebuilds it.
+            let o = env.run(&["status", "--check", "--json"]);
+            assert_eq!(o.code, 1, "{what}: {o:?}");
+            let st: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+            let verdict = st["integrity"].as_str().unwrap();
+            assert_ne!(verdict, "ok", "{what}");
+            assert_eq!(
+                fs::read(&env.db).unwrap(),
+                damaged,
+                "{what}: untouched by the check"
+            );
+        }
 
         // The first run: moved aside, rebuilt, reported; the command still succeeds.
         let st = env.json(&["status"]);
@@ -525,7 +541,7 @@ fn a_database_locked_by_another_process_serves_reads_and_fails_writes_with_busy(
     fs::create_dir_all(f.parent().unwrap()).unwrap();
     fs::write(&f, "---\nname: docx\ndescription: Word\n---\n").unwrap();
     let t = Instant::now();
-    let err = m.refresh_all(true).unwrap_err();
+    let err = refresh_now(&m, true).unwrap_err();
     let waited = t.elapsed();
     assert!(waited >= TIMEOUT, "gave up after {waited:?}");
     assert!(
@@ -541,7 +557,7 @@ fn a_database_locked_by_another_process_serves_reads_and_fails_writes_with_busy(
         err.to_string(),
         "the cache database is busy (locked by another process) after waiting 400 ms"
     );
-    let err = m.refresh_project("alpha", true).unwrap_err();
+    let err = refresh_project_now(&m, "alpha", true).unwrap_err();
     assert!(matches!(err, CacheError::Busy { .. }), "{err:?}");
 
     // The CLI reads too, without waiting for its own (10 s) busy timeout, even at exit.
@@ -560,7 +576,7 @@ fn a_database_locked_by_another_process_serves_reads_and_fails_writes_with_busy(
     fs::write(&release, b"").unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "lock holder: {status}");
-    let r = m.refresh_all(true).unwrap();
+    let r = refresh_now(&m, true).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     let skills = m
         .list_artifacts(&ArtifactQuery {
@@ -644,7 +660,7 @@ fn a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly
     let cfg = corpus_config(&home, &db, &roots, &c.collections_dir);
     let before = {
         let m = CacheManager::open(cfg.clone()).unwrap();
-        m.refresh_all(false).unwrap();
+        refresh_now(&m, false).unwrap();
         cache_view(&m)
     };
     let bytes = fs::read(&db).unwrap();
@@ -668,7 +684,7 @@ fn a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly
     assert!(hits.total > 0);
     let key = before.0.iter().next().unwrap().clone();
     for err in [
-        m.refresh_project(&key, true).unwrap_err(),
+        refresh_project_now(&m, &key, true).unwrap_err(),
         m.invalidate(None, skillmeat_cache::InvalidationReason::Manual)
             .unwrap_err(),
     ] {
@@ -681,7 +697,7 @@ fn a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly
     mnt.remount(false);
     let m = CacheManager::open(cfg).unwrap();
     assert!(!m.store().is_read_only());
-    m.refresh_project(&key, true).unwrap();
+    refresh_project_now(&m, &key, true).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -710,7 +726,7 @@ fn a_full_disk_fails_the_write_keeps_the_previous_data_and_recovers_when_space_r
     fs::create_dir_all(&roots[1]).unwrap();
     let cfg = corpus_config(&home, &db, &roots, &small.collections_dir);
     let m = CacheManager::open(cfg).unwrap();
-    assert_eq!(m.refresh_all(false).unwrap().refreshed, 3);
+    assert_eq!(refresh_now(&m, false).unwrap().refreshed, 3);
     assert_cache_matches_disk(&m, &roots, &small.collections_dir, "before");
     let (prev_projects, prev_arts) = cache_view(&m);
 
@@ -733,7 +749,7 @@ fn a_full_disk_fails_the_write_keeps_the_previous_data_and_recovers_when_space_r
     assert!(free < 1024 * 1024, "{free} bytes free");
 
     let key = big.projects[0].display().to_string();
-    let outcome = m.refresh_all(false);
+    let outcome = refresh_now(&m, false);
     let failures: Vec<String> = match &outcome {
         Err(e) => vec![format!("{e:?}")],
         Ok(r) => r.failed.iter().map(|f| f.error.clone()).collect(),
@@ -749,7 +765,7 @@ fn a_full_disk_fails_the_write_keeps_the_previous_data_and_recovers_when_space_r
         );
     }
     // The typed error, straight from one project's refresh.
-    match m.refresh_project(&key, true) {
+    match refresh_project_now(&m, &key, true) {
         Err(CacheError::DiskFull(detail)) => assert!(!detail.is_empty()),
         other => panic!("expected DiskFull, got {other:?}"),
     }
@@ -778,7 +794,7 @@ fn a_full_disk_fails_the_write_keeps_the_previous_data_and_recovers_when_space_r
 
     // Space returns: the next refresh succeeds by itself, same manager, no reopen.
     fs::remove_file(&filler).unwrap();
-    let r = m.refresh_all(false).unwrap();
+    let r = refresh_now(&m, false).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert!(r.refreshed > 0);
     assert_cache_matches_disk(&m, &roots, &small.collections_dir, "after space was freed");
@@ -853,7 +869,7 @@ fn watch_refresh_and_readers_in_separate_processes_surface_no_errors() {
     let roots = vec![corpus.root.clone()];
     let cfg = corpus_config(&home, &db, &roots, &corpus.collections_dir);
     let m = CacheManager::open(cfg.clone()).unwrap();
-    assert_eq!(m.refresh_all(false).unwrap().refreshed, 10);
+    assert_eq!(refresh_now(&m, false).unwrap().refreshed, 10);
     let n_projects = 10u64;
 
     let cmd = |args: &[&str]| {
@@ -1004,8 +1020,100 @@ fn watch_refresh_and_readers_in_separate_processes_surface_no_errors() {
     assert!(max_ms <= 100.0, "a read took {max_ms:.1} ms");
 
     // One last refresh: the cache equals the disk.
-    let r = m.refresh_all(true).unwrap();
+    let r = refresh_now(&m, true).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_cache_matches_disk(&m, &roots, &corpus.collections_dir, "after the soak");
     assert_eq!(m.store().integrity_check().unwrap(), "ok");
+}
+
+/// `PRAGMA quick_check` reads the whole file: it runs at open only when there is a reason
+/// (never checked, not for a day, or the service that used the file died), not on every CLI
+/// call.
+#[test]
+fn the_integrity_check_at_open_runs_only_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let checked_at = |db: &Path| -> Option<i64> {
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.query_row(
+            "SELECT value FROM meta WHERE key = 'integrity.checked_at'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .map(|v| v.parse().unwrap())
+    };
+    drop(Store::open(&db).unwrap()); // created: nothing to check
+    assert_eq!(checked_at(&db), None);
+    drop(Store::open(&db).unwrap()); // never checked: checked now
+    let first = checked_at(&db).expect("checked at the second open");
+    common::wait_clock_past(first);
+    for _ in 0..3 {
+        drop(Store::open(&db).unwrap());
+    }
+    assert_eq!(checked_at(&db), Some(first), "no reason, no check");
+    // A service that is gone left its pid behind: the next open checks, and forgets it.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('service.pid', ?1)",
+            [gone_pid.to_string()],
+        )
+        .unwrap();
+    }
+    drop(Store::open(&db).unwrap());
+    let second = checked_at(&db).unwrap();
+    assert!(second > first, "checked after an unclean exit");
+    let pid_left: Option<String> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'service.pid'",
+            [],
+            |r| r.get(0),
+        )
+        .ok();
+    assert_eq!(pid_left, None);
+    // A running service's pid is no reason (this process is alive).
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('service.pid', ?1)",
+            [std::process::id().to_string()],
+        )
+        .unwrap();
+    }
+    common::wait_clock_past(second);
+    drop(Store::open(&db).unwrap());
+    assert_eq!(checked_at(&db), Some(second));
+    // A day without a check is a reason.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'integrity.checked_at'",
+            [(second - 25 * 3600 * 1000).to_string()],
+        )
+        .unwrap();
+    }
+    drop(Store::open(&db).unwrap());
+    assert!(checked_at(&db).unwrap() >= second);
+}
+
+/// The database's WAL and shared-memory files are as private as the database itself.
+#[test]
+fn wal_and_shm_files_are_user_only() {
+    let env = common::TestEnv::new();
+    env.project("alpha").skill("pdf", "pdf", "Reads PDF files");
+    let m = env.open();
+    refresh_now(&m, false).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = env.db.clone().into_os_string();
+        p.push(suffix);
+        let meta = fs::metadata(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{p:?}");
+    }
+    let folder = fs::metadata(env.db.parent().unwrap()).unwrap();
+    assert_eq!(folder.permissions().mode() & 0o777, 0o700);
 }

@@ -8,6 +8,7 @@ mod common;
 use common::TestEnv;
 use sha2::{Digest, Sha256};
 use skillmeat_cache::collection::Collection;
+use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::scan::{MAX_ENTRIES_PER_FOLDER, PrevIndex, ProjectSnapshot, scan_project};
 use skillmeat_cache::{ArtifactKind, ArtifactQuery, ProjectStatus, discover, records};
 use std::ffi::OsStr;
@@ -167,7 +168,7 @@ fn symlink_loops_are_noted_and_the_scan_ends() {
     symlink(&env.root, env.root.join("loops/rootlink")).unwrap(); // discovery loop
     let r = bounded("refresh_all", Duration::from_secs(20), {
         let m = m.clone();
-        move || m.refresh_all(true).unwrap()
+        move || refresh_now(&m, true).unwrap()
     });
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     let d = m.get_project(&p.key()).unwrap();
@@ -407,10 +408,10 @@ fn folders_deleted_while_they_are_scanned_never_fail_the_project() {
             let _ = fs::remove_dir_all(root.join(format!(".claude/skills/t{i:02}")));
         }
     });
-    let r = m.refresh_all(true).unwrap();
+    let r = refresh_now(&m, true).unwrap();
     deleter.join().unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
-    let r = m.refresh_all(true).unwrap();
+    let r = refresh_now(&m, true).unwrap();
     assert!(r.failed.is_empty());
     let cached = m
         .list_artifacts(&ArtifactQuery {
@@ -475,7 +476,7 @@ fn file_names_that_are_not_utf8_are_kept() {
     // Through the cache, twice (the second time from the stamps).
     let m = env.open();
     for _ in 0..2 {
-        let r = m.refresh_all(true).unwrap();
+        let r = refresh_now(&m, true).unwrap();
         assert!(r.failed.is_empty(), "{:?}", r.failed);
         let cached = m
             .list_artifacts(&ArtifactQuery {
@@ -509,7 +510,7 @@ fn a_project_nested_in_a_project_is_cached_separately() {
     );
 
     let m = env.open();
-    let r = m.refresh_all(true).unwrap();
+    let r = refresh_now(&m, true).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     let all = m.list_artifacts(&ArtifactQuery::default()).unwrap().items;
     let of = |p: &common::ProjectDir| -> Vec<(String, String)> {
@@ -541,4 +542,64 @@ fn a_project_nested_in_a_project_is_cached_separately() {
     assert_eq!(of(&deeper), vec![s("command", ".claude/commands/dc.md")]);
     // Each artifact belongs to exactly one project.
     assert_eq!(all.len(), 7, "{all:?}");
+}
+
+/// Notes, names, tags and hashes are bounded whatever a file says: a record with thousands of
+/// odd entries, a frontmatter with a huge name and thousands of tags, and a skill folder
+/// holding a file larger than the hash cap.
+#[test]
+fn notes_names_tags_and_hashes_are_bounded() {
+    let env = TestEnv::new();
+    let p = env.project("alpha");
+    let mut records = String::new();
+    for i in 0..5000 {
+        records.push_str(&format!(
+            "[[deployed]]\nartifact_name = \"x{i}\"\nartifact_type = \"orchestration\"\n"
+        ));
+    }
+    p.write(".claude/.skillmeat-deployed.toml", &records);
+    let tags: Vec<String> = (0..5000).map(|i| format!("t{i}")).collect();
+    p.write(
+        ".claude/skills/huge/SKILL.md",
+        &format!(
+            "---\nname: {}\ndescription: big\ntags: [{}]\n---\n",
+            "n".repeat(20_000),
+            tags.join(", ")
+        ),
+    );
+    p.write(
+        ".claude/skills/heavy/SKILL.md",
+        "---\nname: heavy\ndescription: holds a runaway file\n---\n",
+    );
+    // Sparse: 300 MiB on paper, nothing on disk; reading it would take seconds.
+    let f = fs::File::create(p.path.join(".claude/skills/heavy/dump.bin")).unwrap();
+    f.set_len(300 * 1024 * 1024).unwrap();
+    let m = env.open();
+    refresh_now(&m, true).unwrap();
+    let d = m.get_project(&p.key()).unwrap();
+    assert_eq!(d.project.notes.len(), 200, "notes are capped");
+    assert_eq!(
+        d.project.notes.last().unwrap(),
+        "more problems were found; only the first ones are listed"
+    );
+    assert!(d.project.notes.iter().all(|n| n.chars().count() <= 501));
+    let huge = d
+        .artifacts
+        .iter()
+        .find(|a| a.path.ends_with("skills/huge"))
+        .unwrap();
+    assert_eq!(huge.name.chars().count(), 201, "200 characters and '…'");
+    assert!(huge.name.starts_with("nnnn") && huge.name.ends_with('…'));
+    assert_eq!(huge.tags.len(), 64);
+    assert_eq!(huge.tags[0], "t0");
+    let heavy = d.artifacts.iter().find(|a| a.name == "heavy").unwrap();
+    assert_eq!(heavy.content_hash, "", "not hashed past the cap");
+    assert!(
+        d.project
+            .notes
+            .iter()
+            .any(|n| n.contains("skills/heavy") && n.contains("larger than 256 MiB")),
+        "{:?}",
+        &d.project.notes[..3]
+    );
 }

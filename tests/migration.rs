@@ -5,6 +5,7 @@ mod common;
 
 use common::TestEnv;
 use skillmeat_cache::SearchQuery;
+use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::store::{project_id_for, schema};
 
 fn names(m: &skillmeat_cache::CacheManager, q: &str) -> (u64, Vec<String>) {
@@ -65,7 +66,7 @@ fn a_version_2_cache_is_migrated_in_place_and_stays_consistent() {
     assert_eq!(names(&m, "older").0, 1);
 
     // A refresh replaces it: the delete and insert reach every index.
-    m.refresh_all(true).unwrap();
+    refresh_now(&m, true).unwrap();
     assert_eq!(names(&m, "review"), (1, vec!["code-review".to_string()]));
     assert_eq!(names(&m, "old").0, 0);
     assert_eq!(names(&m, "ol").0, 0);
@@ -81,7 +82,7 @@ fn a_version_2_cache_is_migrated_in_place_and_stays_consistent() {
 
     // A rename through an edit updates the name everywhere.
     alpha.skill("code-review", "code-audit", "Audits code");
-    m.refresh_all(true).unwrap();
+    refresh_now(&m, true).unwrap();
     assert_eq!(names(&m, "review").0, 0);
     assert_eq!(names(&m, "audit"), (1, vec!["code-audit".to_string()]));
     assert_eq!(names(&m, "co"), (1, vec!["code-audit".to_string()]));

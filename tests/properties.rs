@@ -19,6 +19,7 @@ use common::{ProjectDir, TestEnv};
 use proptest::prelude::*;
 use skillmeat_cache::collection::{Collection, compare_versions};
 use skillmeat_cache::records::{self, Records};
+use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
 use skillmeat_cache::scan::{PrevIndex, ProjectSnapshot, scan_project};
 use skillmeat_cache::service::Service;
 use skillmeat_cache::{ArtifactQuery, CacheManager, FrontmatterState, frontmatter};
@@ -468,11 +469,11 @@ fn run_with_refreshes(n: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let w = world(n);
     let m = w.env.open();
     let collections = w.env.config.collections_dir.clone();
-    m.refresh_all(true).expect("initial refresh");
+    refresh_now(&m, true).expect("initial refresh");
     for (step, o) in ops.iter().enumerate() {
         match o {
             Op::Refresh(Refresh::All(force)) => {
-                let r = m.refresh_all(*force).expect("refresh_all");
+                let r = refresh_now(&m, *force).expect("refresh_all");
                 prop_assert!(r.failed.is_empty(), "step {step}: failures {:?}", r.failed);
                 if *force {
                     let d = diff_cache_vs_scan(&m, &w.projects, &collections);
@@ -481,8 +482,7 @@ fn run_with_refreshes(n: usize, ops: &[Op]) -> Result<(), TestCaseError> {
             }
             Op::Refresh(Refresh::Project(p, force)) => {
                 let p = &w.projects[p % n];
-                m.refresh_project(&p.key(), *force)
-                    .expect("refresh_project");
+                refresh_project_now(&m, &p.key(), *force).expect("refresh_project");
                 if *force {
                     let d = diff_cache_vs_scan(&m, std::slice::from_ref(p), &collections);
                     // Only this project was refreshed: ignore "unknown project" lines.
@@ -497,12 +497,12 @@ fn run_with_refreshes(n: usize, ops: &[Op]) -> Result<(), TestCaseError> {
             other => apply(&w, other),
         }
     }
-    let r = m.refresh_all(true).expect("final refresh");
+    let r = refresh_now(&m, true).expect("final refresh");
     prop_assert!(r.failed.is_empty(), "final refresh failures {:?}", r.failed);
     let d = diff_cache_vs_scan(&m, &w.projects, &collections);
     prop_assert!(d.is_empty(), "after the sequence:\n{d}");
     // Nothing changed on disk since: another refresh finds no change (no phantom changes).
-    let r = m.refresh_all(true).expect("idle refresh");
+    let r = refresh_now(&m, true).expect("idle refresh");
     prop_assert!(
         r.changed.is_empty(),
         "a refresh with nothing changed reported changes: {:?}",
@@ -536,6 +536,7 @@ fn run_with_watcher(rt: &tokio::runtime::Runtime, n: usize, ops: &[Op]) -> Resul
     let collections = w.env.config.collections_dir.clone();
     rt.block_on(async {
         let svc = Service::start_with(m.clone()).await.map_err(|e| e.to_string())?;
+        svc.watch_ready().await;
         let start = Instant::now();
         // The initial refresh has run and every project is watched.
         loop {
@@ -577,11 +578,11 @@ fn run_with_watcher(rt: &tokio::runtime::Runtime, n: usize, ops: &[Op]) -> Resul
             }
             last = d;
             if start.elapsed() > SETTLE_DEADLINE {
-                let status = svc.status().await;
+                let status = svc.watcher().status();
                 svc.stop().await;
                 return Err(format!(
                     "the cache did not match the disk within {SETTLE_DEADLINE:?}:\n{last}\nwatcher: {:?}",
-                    status.watch
+                    status
                 ));
             }
             tokio::time::sleep(Duration::from_millis(60)).await;

@@ -10,7 +10,7 @@ mod common;
 mod watch_support;
 
 use common::{ProjectDir, TestEnv};
-use skillmeat_cache::refresh::{JobOptions, RefreshJob};
+use skillmeat_cache::refresh::{JobOptions, RefreshJob, refresh_now, refresh_project_now};
 use skillmeat_cache::schedule::Schedule;
 use skillmeat_cache::store::{ProjectFilter, now_ms};
 use skillmeat_cache::{
@@ -213,13 +213,13 @@ async fn refresh_all_refreshes_only_stale_projects_unless_forced() {
     let log = EventLog::start(m.events());
 
     // First run: everything is new, hence stale.
-    let r = blocking(|| m.refresh_all(false)).unwrap();
+    let r = blocking(|| refresh_now(&m, false)).unwrap();
     assert_eq!((r.considered, r.refreshed, r.skipped), (3, 3, 0));
     assert!(r.failed.is_empty());
 
     // All fresh: nothing to do.
     let mark = log.mark();
-    let r = blocking(|| m.refresh_all(false)).unwrap();
+    let r = blocking(|| refresh_now(&m, false)).unwrap();
     assert_eq!((r.considered, r.refreshed, r.skipped), (3, 0, 3));
     log.wait_for(mark, "completed", is_completed).await;
     assert_eq!(
@@ -231,7 +231,7 @@ async fn refresh_all_refreshes_only_stale_projects_unless_forced() {
     m.invalidate(Some(&b.key()), InvalidationReason::Manual)
         .unwrap();
     let mark = log.mark();
-    let r = blocking(|| m.refresh_all(false)).unwrap();
+    let r = blocking(|| refresh_now(&m, false)).unwrap();
     assert_eq!((r.considered, r.refreshed, r.skipped), (3, 1, 2));
     log.wait_for(mark, "completed", is_completed).await;
     let progressed: Vec<String> = log
@@ -247,7 +247,7 @@ async fn refresh_all_refreshes_only_stale_projects_unless_forced() {
 
     // Forced: all of them although all are fresh.
     let mark = log.mark();
-    let r = blocking(|| m.refresh_all(true)).unwrap();
+    let r = blocking(|| refresh_now(&m, true)).unwrap();
     assert_eq!((r.considered, r.refreshed, r.skipped), (3, 3, 0));
     log.wait_for(mark, "completed", is_completed).await;
     for p in [&a, &b, &c] {
@@ -292,7 +292,7 @@ async fn refresh_all_on_an_empty_cache_succeeds_with_zero() {
     let m = env.open();
     let log = EventLog::start(m.events());
 
-    let r = blocking(|| m.refresh_all(false)).expect("empty cache refresh succeeds");
+    let r = blocking(|| refresh_now(&m, false)).expect("empty cache refresh succeeds");
     assert_eq!((r.considered, r.refreshed, r.skipped), (0, 0, 0));
     assert!(r.failed.is_empty() && r.changed.is_empty());
     log.wait_for(0, "completed", is_completed).await;
@@ -330,7 +330,7 @@ async fn a_scheduled_run_with_nothing_stale_still_sends_completed_with_zero() {
     project_with_skill(&env, "alpha", "A");
     project_with_skill(&env, "beta", "B");
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     let log = EventLog::start(m.events());
     let job = RefreshJob::new(m.clone(), job_opts());
     job.start().await.unwrap();
@@ -361,13 +361,13 @@ async fn refresh_one_stale_is_refreshed_fresh_unforced_says_nothing_to_do() {
     m.sync_discovered().unwrap();
     assert_eq!(status_of(&m, &a.key()), Some(ProjectStatus::Stale));
 
-    let r = m.refresh_project(&a.key(), false).unwrap();
+    let r = refresh_project_now(&m, &a.key(), false).unwrap();
     assert!(r.refreshed, "a stale project is refreshed");
     assert!(r.changes.new_project);
     assert_eq!(r.status, ProjectStatus::Fresh);
     assert_eq!(skill_desc(&m, &a.key(), "pdf").as_deref(), Some("v1"));
 
-    let r = m.refresh_project(&a.key(), false).unwrap();
+    let r = refresh_project_now(&m, &a.key(), false).unwrap();
     assert!(!r.refreshed, "fresh and not forced: nothing to do");
     assert!(r.changes.is_empty());
     assert_eq!(r.status, ProjectStatus::Fresh);
@@ -377,11 +377,11 @@ async fn refresh_one_stale_is_refreshed_fresh_unforced_says_nothing_to_do() {
         ".claude/skills/pdf/SKILL.md",
         &skill_md("pdf", "v2", "1.0.0"),
     );
-    let r = m.refresh_project(&a.key(), false).unwrap();
+    let r = refresh_project_now(&m, &a.key(), false).unwrap();
     assert!(!r.refreshed);
     assert_eq!(skill_desc(&m, &a.key(), "pdf").as_deref(), Some("v1"));
 
-    let r = m.refresh_project(&a.key(), true).unwrap();
+    let r = refresh_project_now(&m, &a.key(), true).unwrap();
     assert!(r.refreshed);
     assert_eq!(
         r.changes.modified,
@@ -392,7 +392,7 @@ async fn refresh_one_stale_is_refreshed_fresh_unforced_says_nothing_to_do() {
     // Invalidated → stale → refreshed without force; identical data → no change.
     m.invalidate(Some(&a.key()), InvalidationReason::Manual)
         .unwrap();
-    let r = m.refresh_project(&a.key(), false).unwrap();
+    let r = refresh_project_now(&m, &a.key(), false).unwrap();
     assert!(r.refreshed);
     assert!(r.changes.is_empty(), "identical data: {:?}", r.changes);
     assert_eq!(status_of(&m, &a.key()), Some(ProjectStatus::Fresh));
@@ -408,17 +408,13 @@ async fn an_unknown_project_is_not_found_and_never_created() {
     };
     stranger.write(".claude/skills/x/SKILL.md", &skill_md("x", "X", "1.0.0"));
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     assert_eq!(project_count(&m), 1);
 
     for (key, force) in [("0123456789ab", false), (stranger.key().as_str(), true)] {
-        let e = m
-            .refresh_project(key, force)
-            .expect_err("unknown project must fail");
+        let e = refresh_project_now(&m, key, force).expect_err("unknown project must fail");
         assert!(e.is_not_found(), "{key}: expected not found, got {e:?}");
     }
-    let e = m.refresh_ids(&[stranger.key()]).expect_err("unknown id");
-    assert!(e.is_not_found(), "{e:?}");
     assert_eq!(project_count(&m), 1, "nothing was created");
 
     // Through the job: one final failure (no retries for "not found"), nothing created.
@@ -871,7 +867,7 @@ async fn a_refresh_that_always_fails_is_tried_exactly_n_times_with_exponential_b
     let env = TestEnv::new();
     let a = project_with_skill(&env, "alpha", "v1");
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     let id = id_of(&m, &a);
     let log = EventLog::start(m.events());
     let job = RefreshJob::new(
@@ -943,7 +939,7 @@ async fn a_refresh_that_fails_twice_then_succeeds_on_the_third_attempt() {
     let env = TestEnv::new();
     let a = project_with_skill(&env, "alpha", "v1");
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     let id = id_of(&m, &a);
     let log = EventLog::start(m.events());
     let job = RefreshJob::new(
@@ -999,17 +995,24 @@ async fn refresh_all_reports_a_failing_project_and_refreshes_the_others() {
     let log = EventLog::start(m.events());
     fail_refreshes_of(&env.db, &b.key());
 
-    let r = blocking(|| m.refresh_all(false)).expect("refresh-all itself succeeds");
+    let r = blocking(|| refresh_now(&m, false)).expect("refresh-all itself succeeds");
     assert_eq!(r.refreshed, 1);
     assert_eq!(r.failed.len(), 1);
     assert_eq!(r.failed[0].path, b.key());
     assert!(r.failed[0].error.contains("injected failure"));
     log.wait_for(0, "completed", is_completed).await;
+    // Refresh-all goes through the job: the failing project is retried with back-off, and
+    // only its last attempt is final.
     let fails = failures(&log, 0);
-    assert_eq!(fails.len(), 1);
+    let attempts: Vec<(&str, u32, bool)> = fails.iter().map(|f| (f.2.as_str(), f.4, f.5)).collect();
+    let bk = b.key();
     assert_eq!(
-        (fails[0].2.as_str(), fails[0].4, fails[0].5),
-        (b.key().as_str(), 1, true)
+        attempts,
+        [
+            (bk.as_str(), 1, false),
+            (bk.as_str(), 2, false),
+            (bk.as_str(), 3, true)
+        ]
     );
     assert_eq!(completed(&log.since(0)), (1, 1, 1));
     assert_eq!(status_of(&m, &a.key()), Some(ProjectStatus::Fresh));
@@ -1047,7 +1050,7 @@ async fn status_shows_next_run_last_run_and_pending() {
     let b = project_with_skill(&env, "beta", "B");
     let c = project_with_skill(&env, "gamma", "C");
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     for p in [&b, &c] {
         m.invalidate(Some(&p.key()), InvalidationReason::Manual)
             .unwrap();
@@ -1057,7 +1060,7 @@ async fn status_shows_next_run_last_run_and_pending() {
     let job = RefreshJob::new(
         m.clone(),
         JobOptions {
-            schedule: Schedule::Every(Duration::from_secs(2)),
+            schedule: Some(Schedule::Every(Duration::from_secs(2))),
             ..job_opts()
         },
     );
@@ -1108,11 +1111,11 @@ async fn a_scheduled_refresh_fires_on_its_own() {
     env.config.ttl_minutes = 0; // every project is stale as soon as the clock moves
     let a = project_with_skill(&env, "alpha", "v1");
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     let job = RefreshJob::new(
         m.clone(),
         JobOptions {
-            schedule: Schedule::Every(Duration::from_secs(1)),
+            schedule: Some(Schedule::Every(Duration::from_secs(1))),
             ..job_opts()
         },
     );
@@ -1140,7 +1143,7 @@ async fn a_schedule_that_is_not_whole_seconds_is_refused_not_silently_rounded() 
     let job = RefreshJob::new(
         m.clone(),
         JobOptions {
-            schedule: Schedule::Every(Duration::from_millis(300)),
+            schedule: Some(Schedule::Every(Duration::from_millis(300))),
             ..job_opts()
         },
     );
@@ -1154,13 +1157,13 @@ async fn the_wake_check_runs_a_missed_scheduled_refresh() {
     let env = TestEnv::new();
     let a = project_with_skill(&env, "alpha", "A");
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     m.invalidate(Some(&a.key()), InvalidationReason::Manual)
         .unwrap();
     let job = RefreshJob::new(
         m.clone(),
         JobOptions {
-            schedule: Schedule::Every(Duration::from_secs(3600)),
+            schedule: Some(Schedule::Every(Duration::from_secs(3600))),
             wake_check: Duration::from_millis(100),
             ..job_opts()
         },

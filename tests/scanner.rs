@@ -4,6 +4,7 @@
 
 use sha2::{Digest, Sha256};
 use skillmeat_cache::collection::Collection;
+use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::scan::{PrevIndex, ProjectSnapshot, ScannedArtifact, scan_project};
 use skillmeat_cache::{ArtifactKind, FrontmatterState, VersionCmp};
 use std::fs;
@@ -1232,7 +1233,7 @@ fn a_change_only_the_walk_notices_still_reaches_the_cache() {
     cfg.roots = vec![root.clone()];
     cfg.include_user_scope = false;
     let m = skillmeat_cache::CacheManager::open(cfg).unwrap();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     assert!(m.get_project("deep").unwrap().project.notes.is_empty());
     let mut dir = p.join(".claude/commands");
     for i in 0..10 {
@@ -1240,7 +1241,7 @@ fn a_change_only_the_walk_notices_still_reaches_the_cache() {
     }
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("buried.md"), "Too deep to be read\n").unwrap();
-    m.refresh_all(true).unwrap();
+    refresh_now(&m, true).unwrap();
     let notes = m.get_project("deep").unwrap().project.notes;
     assert!(
         notes.iter().any(|n| n.contains("nested too deep")),

@@ -2,6 +2,7 @@
 //! found exactly once across pages, name matches come first, and the total is exact.
 
 use skillmeat_cache::corpus::{self, CorpusSpec};
+use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::{CacheManager, Config, SearchQuery};
 use std::collections::HashSet;
 
@@ -23,7 +24,7 @@ fn a_broad_query_pages_through_every_match_once_in_tier_order() {
     cfg.include_user_scope = false;
     cfg.collections_dir = c.collections_dir.clone();
     let m = CacheManager::open(cfg).unwrap();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
 
     // "r" is a prefix of many vocabulary words: far more matches than the broad threshold.
     let first = m

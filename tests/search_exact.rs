@@ -11,6 +11,7 @@ mod common;
 
 use common::TestEnv;
 use skillmeat_cache::corpus::Rng;
+use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::{ArtifactKind, CacheManager, SearchQuery};
 use std::collections::{BTreeSet, HashMap};
 
@@ -85,7 +86,7 @@ fn build(env: &TestEnv) -> CacheManager {
         }
     }
     let m = env.open();
-    let r = m.refresh_all(false).unwrap();
+    let r = refresh_now(&m, false).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     m
 }

@@ -9,6 +9,7 @@ mod common;
 
 use common::{ProjectDir, TestEnv, files_starting_with, raw, wait_clock_past, wait_until};
 use skillmeat_cache::collection::Collection;
+use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
 use skillmeat_cache::scan::{PrevIndex, scan_project};
 use skillmeat_cache::store::{
     NewProject, OutdatedSort, ProjectFilter, ProjectUpdate, SearchSort, Store, now_ms,
@@ -124,7 +125,7 @@ fn populating_an_empty_cache_lists_both_projects_with_their_counts() {
     assert_eq!(m.list_projects(&ProjectFilter::default()).unwrap().total, 0);
     assert_eq!(m.status().unwrap().projects, 0);
 
-    let report = m.refresh_all(false).unwrap();
+    let report = refresh_now(&m, false).unwrap();
     assert_eq!(
         (report.considered, report.refreshed, report.skipped),
         (2, 2, 0)
@@ -207,7 +208,7 @@ fn repopulating_with_a_changed_name_and_description_updates_in_place() {
         .skill("fmt", "fmt", "Formats code");
     env.project("beta").skill("b", "b", "beta skill");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let before = project(&m, &alpha.key());
     assert_eq!(before.name, "Alpha One");
     assert_eq!(before.description.as_deref(), Some("first version"));
@@ -215,7 +216,7 @@ fn repopulating_with_a_changed_name_and_description_updates_in_place() {
     alpha
         .project_file("Alpha Two", "second version, longer")
         .skill("fmt", "fmt", "Formats code, and better");
-    let report = m.refresh_all(true).unwrap();
+    let report = refresh_now(&m, true).unwrap();
     assert_eq!(report.refreshed, 2);
     assert_eq!(report.changed.len(), 1, "beta did not change");
     let ch = &report.changed[0];
@@ -295,7 +296,7 @@ fn foreign_key_violation_and_unknown_project_are_typed_errors() {
     let p = env.project("alpha");
     p.skill("s", "s", "d");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
 
     // An artifact row pointing at no project, through the store's own write path.
     let err = m
@@ -342,7 +343,7 @@ fn get_by_id_and_by_path_and_missing_is_not_found() {
     alpha.skill("s", "s", "d");
     env.project("beta");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let id = project_id_for(&alpha.key());
 
     let by_id = m.get_project(&id).unwrap();
@@ -380,7 +381,7 @@ fn a_broken_database_is_not_reported_as_not_found() {
     let alpha = env.project("alpha");
     alpha.skill("s", "s", "d");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let id = project_id_for(&alpha.key());
     assert!(m.get_project(&id).is_ok());
 
@@ -405,7 +406,7 @@ fn list_projects_pages_are_disjoint_and_stable_and_filter_by_status() {
         })
         .collect();
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
 
     let page = |skip, limit| {
         m.list_projects(&ProjectFilter {
@@ -484,7 +485,7 @@ fn no_hidden_row_cap_with_150_projects() {
         env.project(&format!("p{i:03}")).command("go", "Goes");
     }
     let m = env.open();
-    let report = m.refresh_all(false).unwrap();
+    let report = refresh_now(&m, false).unwrap();
     assert_eq!((report.considered, report.refreshed), (150, 150));
     assert!(report.failed.is_empty());
 
@@ -589,7 +590,7 @@ fn artifacts_by_project_by_kind_and_outdated_only() {
     let env = TestEnv::new();
     let (alpha, beta) = outdated_fixture(&env);
     let m = env.open();
-    let r = m.refresh_all(false).unwrap();
+    let r = refresh_now(&m, false).unwrap();
     assert!(r.failed.is_empty(), "{:?}", r.failed);
 
     let q = |project: Option<&ProjectDir>, kind, outdated| {
@@ -675,7 +676,7 @@ fn outdated_list_sorts_by_name_kind_project_and_version_both_ways() {
     let env = TestEnv::new();
     let (alpha, beta) = outdated_fixture(&env);
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let run = |sort, desc| -> Vec<String> {
         let page = m.outdated(None, sort, desc, 0, None).unwrap();
         assert_eq!(page.total, 4);
@@ -778,7 +779,7 @@ fn deleting_a_project_cascades_to_its_artifacts_and_index() {
     let beta = env.project("beta");
     beta.skill("b1", "b1", "beta");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let search = |text: &str| {
         m.search(&SearchQuery {
             text: text.into(),
@@ -887,7 +888,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
     let b = env.project("beta");
     b.skill("b1", "b1", "first");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let (ida, idb) = (project_id_for(&a.key()), project_id_for(&b.key()));
     let scan =
         |p: &ProjectDir| scan_project(&p.path, &PrevIndex::default(), &Collection::default());
@@ -971,7 +972,7 @@ fn tags_and_aliases_with_commas_round_trip() {
         "body",
     );
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let check = |m: &CacheManager| {
         let arts = artifacts(m, &p.key(), Some(ArtifactKind::Skill));
         assert_eq!(arts.len(), 1);
@@ -980,7 +981,7 @@ fn tags_and_aliases_with_commas_round_trip() {
     };
     check(&m);
     // A forced rescan leaves them alone and reports nothing.
-    let r = m.refresh_project(&p.key(), true).unwrap();
+    let r = refresh_project_now(&m, &p.key(), true).unwrap();
     assert!(r.changes.is_empty(), "{:?}", r.changes);
     check(&m);
     drop(m);
@@ -1030,7 +1031,7 @@ fn search_ranks_exact_then_prefix_then_substring_and_filters_and_pages() {
     let env = TestEnv::new();
     let (alpha, beta) = search_fixture(&env);
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let q = |text: &str| SearchQuery {
         text: text.into(),
         ..Default::default()
@@ -1155,7 +1156,7 @@ fn search_sorts_by_name_kind_and_updated_and_rejects_bad_sort_keys() {
     let env = TestEnv::new();
     let (alpha, _beta) = search_fixture(&env);
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let sorted = |sort| -> Vec<String> {
         let (t, v) = hits(
             &m,
@@ -1188,7 +1189,7 @@ fn search_sorts_by_name_kind_and_updated_and_rejects_bad_sort_keys() {
         .unwrap();
     wait_clock_past(newest);
     alpha.skill("checker", "checker", "Runs lint over the whole tree now");
-    let r = m.refresh_project(&alpha.key(), true).unwrap();
+    let r = refresh_project_now(&m, &alpha.key(), true).unwrap();
     assert_eq!(r.changes.modified.len(), 1);
     let by_updated = sorted(SearchSort::Updated);
     assert_eq!(by_updated[0], "checker");
@@ -1260,7 +1261,7 @@ fn refreshed_now_is_fresh_and_fetched_120_minutes_ago_with_a_60_minute_ttl_is_st
     edge.skill("s", "s", "d");
     let m = env.open();
     assert_eq!(m.config().ttl_minutes, 60);
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     assert!(
         all_projects(&m)
             .iter()
@@ -1302,10 +1303,10 @@ fn refreshed_now_is_fresh_and_fetched_120_minutes_ago_with_a_60_minute_ttl_is_st
     assert_eq!((st.projects, st.fresh, st.stale), (3, 2, 1));
 
     // Not forced: a fresh project is left alone and the result says so; a stale one is redone.
-    let r = m.refresh_project(&recent.key(), false).unwrap();
+    let r = refresh_project_now(&m, &recent.key(), false).unwrap();
     assert!(!r.refreshed);
     assert_eq!(r.status, ProjectStatus::Fresh);
-    let report = m.refresh_all(false).unwrap();
+    let report = refresh_now(&m, false).unwrap();
     assert_eq!(
         (report.considered, report.refreshed, report.skipped),
         (3, 1, 2)
@@ -1320,7 +1321,7 @@ fn with_a_zero_ttl_a_project_is_stale_as_soon_as_the_clock_moves() {
     let p = env.project("alpha");
     p.skill("s", "s", "d");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let refreshed_at = project(&m, &p.key()).refreshed_at.unwrap();
     assert!(refreshed_at <= now_ms());
 
@@ -1332,7 +1333,7 @@ fn with_a_zero_ttl_a_project_is_stale_as_soon_as_the_clock_moves() {
     let st = m.status().unwrap();
     assert_eq!((st.stale, st.fresh, st.ttl_minutes), (1, 0, 0));
     // Not forced, a stale project is refreshed.
-    let r = m.refresh_project(&p.key(), false).unwrap();
+    let r = refresh_project_now(&m, &p.key(), false).unwrap();
     assert!(r.refreshed);
     assert!(project(&m, &p.key()).refreshed_at.unwrap() > refreshed_at);
 }
@@ -1347,7 +1348,7 @@ fn invalidation_marks_one_or_all_stale_with_one_model_and_queues_a_refresh() {
     let c = env.project("gamma");
     c.skill("s", "s", "d");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let mut rx = m.events().subscribe();
 
     // Each source of invalidation has the same effect: stale, with its reason, and picked up
@@ -1381,7 +1382,7 @@ fn invalidation_marks_one_or_all_stale_with_one_model_and_queues_a_refresh() {
             }),
             "{events:?}"
         );
-        let report = m.refresh_all(false).unwrap();
+        let report = refresh_now(&m, false).unwrap();
         assert_eq!(
             (report.refreshed, report.skipped),
             (1, 2),
@@ -1404,7 +1405,7 @@ fn invalidation_marks_one_or_all_stale_with_one_model_and_queues_a_refresh() {
         path: None,
         reason: InvalidationReason::Manual
     }));
-    let report = m.refresh_all(false).unwrap();
+    let report = refresh_now(&m, false).unwrap();
     assert_eq!((report.refreshed, report.skipped), (3, 0));
     assert_eq!(m.status().unwrap().fresh, 3);
 
@@ -1427,7 +1428,7 @@ fn an_errored_project_is_not_fresh_and_a_successful_refresh_clears_the_error() {
     let b = env.project("beta");
     b.skill("s", "s", "d");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let id = project_id_for(&a.key());
     let before = project(&m, &id);
 
@@ -1449,7 +1450,7 @@ fn an_errored_project_is_not_fresh_and_a_successful_refresh_clears_the_error() {
     let st = m.status().unwrap();
     assert_eq!((st.fresh, st.errored), (1, 1));
 
-    let report = m.refresh_all(false).unwrap();
+    let report = refresh_now(&m, false).unwrap();
     assert_eq!((report.refreshed, report.skipped), (1, 1));
     assert!(report.failed.is_empty());
     let p = project(&m, &id);
@@ -1470,7 +1471,7 @@ fn clear_empties_the_cache_including_artifacts() {
     a.skill("s1", "s1", "d").agent("ag", "ag", "d").mcp(&["m"]);
     env.project("beta").command("c", "d");
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     assert_eq!(m.status().unwrap().artifacts, 4);
     assert!(m.status().unwrap().last_refresh.is_some());
     let mut rx = m.events().subscribe();
@@ -1502,7 +1503,7 @@ fn clear_empties_the_cache_including_artifacts() {
     assert_eq!(count_rows(&env.db, "SELECT count(*) FROM changes"), 0);
     assert_eq!(m.clear().unwrap(), 0);
     // The next refresh rebuilds from disk.
-    assert_eq!(m.refresh_all(false).unwrap().refreshed, 2);
+    assert_eq!(refresh_now(&m, false).unwrap().refreshed, 2);
     assert_eq!(m.status().unwrap().artifacts, 4);
 }
 
@@ -1525,7 +1526,7 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
     let key = a.key();
 
     // New project.
-    let r = m.refresh_all(false).unwrap();
+    let r = refresh_now(&m, false).unwrap();
     assert_eq!(r.changed.len(), 1);
     let c = &r.changed[0].changes;
     assert!(c.new_project);
@@ -1547,11 +1548,11 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
     drain(&mut rx);
 
     // Identical data: nothing reported, no event, even when a file is rewritten byte for byte.
-    let r = m.refresh_project(&key, true).unwrap();
+    let r = refresh_project_now(&m, &key, true).unwrap();
     assert!(r.refreshed);
     assert!(r.changes.is_empty(), "{:?}", r.changes);
     a.agent("reviewer", "reviewer", "Reviews");
-    let rep = m.refresh_all(true).unwrap();
+    let rep = refresh_now(&m, true).unwrap();
     assert_eq!(rep.refreshed, 1);
     assert!(rep.changed.is_empty(), "{:?}", rep.changed);
     let events = drain(&mut rx);
@@ -1566,7 +1567,7 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
 
     // Artifact added.
     a.command("deploy", "Deploys");
-    let r = m.refresh_project(&key, true).unwrap();
+    let r = refresh_project_now(&m, &key, true).unwrap();
     assert_eq!(
         r.changes.added,
         [changed(
@@ -1589,7 +1590,7 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
         "name: fmt\ndescription: Formats\nversion: \"1.0.0\"",
         "a much longer body than the one before",
     );
-    let r = m.refresh_project(&key, true).unwrap();
+    let r = refresh_project_now(&m, &key, true).unwrap();
     assert_eq!(
         r.changes.modified,
         [changed(ArtifactKind::Skill, "fmt", ".claude/skills/fmt")]
@@ -1605,7 +1606,7 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
         "name: fmt\ndescription: Formats\nversion: \"2.0.0\"",
         "a much longer body than the one before",
     );
-    let r = m.refresh_project(&key, true).unwrap();
+    let r = refresh_project_now(&m, &key, true).unwrap();
     assert_eq!(
         r.changes.modified,
         [changed(ArtifactKind::Skill, "fmt", ".claude/skills/fmt")]
@@ -1615,7 +1616,7 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
 
     // Renamed by its frontmatter: same path, new name, reported as modified.
     a.agent("reviewer", "critic", "Reviews");
-    let r = m.refresh_project(&key, true).unwrap();
+    let r = refresh_project_now(&m, &key, true).unwrap();
     assert_eq!(
         r.changes.modified,
         [changed(
@@ -1635,7 +1636,7 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
         a.path.join(".claude/skills/format"),
     )
     .unwrap();
-    let r = m.refresh_project(&key, true).unwrap();
+    let r = refresh_project_now(&m, &key, true).unwrap();
     assert_eq!(
         r.changes.removed,
         [changed(ArtifactKind::Skill, "fmt", ".claude/skills/fmt")]
@@ -1650,7 +1651,7 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
 
     // Removed: reported, and the row really deleted.
     a.remove(".claude/commands/deploy.md");
-    let r = m.refresh_project(&key, true).unwrap();
+    let r = refresh_project_now(&m, &key, true).unwrap();
     assert_eq!(
         r.changes.removed,
         [changed(
@@ -1675,7 +1676,12 @@ fn change_detection_reports_exactly_what_changed_and_nothing_for_identical_data(
     // name, folder rename, removed).
     assert_eq!(m.recent_changes(100).unwrap().len(), 7);
     // And once more: identical data reports nothing.
-    assert!(m.refresh_project(&key, true).unwrap().changes.is_empty());
+    assert!(
+        refresh_project_now(&m, &key, true)
+            .unwrap()
+            .changes
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1741,7 +1747,7 @@ fn twenty_readers_while_two_writers_refresh_see_no_errors_and_no_torn_reads() {
         })
         .collect();
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     const GENERATIONS: usize = 12;
     let writers_done = AtomicUsize::new(0);
     let reads = AtomicUsize::new(0);
@@ -1756,7 +1762,7 @@ fn twenty_readers_while_two_writers_refresh_see_no_errors_and_no_torn_reads() {
                 let _guard = DoneGuard(done);
                 for g in 1..=GENERATIONS {
                     write_generation(p, g);
-                    let r = m.refresh_project(&p.key(), true).unwrap();
+                    let r = refresh_project_now(&m, &p.key(), true).unwrap();
                     assert!(r.refreshed);
                     assert_eq!(
                         r.changes.added.len() + r.changes.removed.len(),
@@ -1852,7 +1858,7 @@ fn a_project_detail_is_one_consistent_snapshot_while_it_is_rewritten() {
     let p = env.project("alpha");
     write_generation(&p, 0);
     let m = env.open();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let done = AtomicUsize::new(0);
     let torn = Mutex::new(Vec::new());
     let checks = AtomicUsize::new(0);
@@ -1865,7 +1871,7 @@ fn a_project_detail_is_one_consistent_snapshot_while_it_is_rewritten() {
                 let _guard = DoneGuard(done);
                 for g in 1..=40 {
                     write_generation(p, g);
-                    m.refresh_project(&p.key(), true).unwrap();
+                    refresh_project_now(&m, &p.key(), true).unwrap();
                 }
             });
         }
@@ -1917,7 +1923,8 @@ fn ten_threads_each_adding_a_project_make_exactly_ten() {
             let barrier = &barrier;
             s.spawn(move || {
                 barrier.wait();
-                let r = m.add_project(&p.path).unwrap();
+                let (id, _) = m.add_project(&p.path).unwrap();
+                let r = refresh_project_now(&m, &id, true).unwrap();
                 assert!(r.refreshed);
                 assert!(r.changes.new_project);
                 assert_eq!(r.status, ProjectStatus::Fresh);
@@ -1939,7 +1946,7 @@ fn ten_threads_each_adding_a_project_make_exactly_ten() {
     assert_eq!((st.projects, st.artifacts), (10, 10));
     assert_eq!(count_rows(&env.db, "SELECT count(*) FROM projects"), 10);
     // The explicit additions persist: a refresh of everything still sees ten.
-    assert_eq!(m.refresh_all(true).unwrap().considered, 10);
+    assert_eq!(refresh_now(&m, true).unwrap().considered, 10);
 }
 
 #[test]
@@ -1956,7 +1963,7 @@ fn five_independent_managers_on_one_file_never_surface_busy() {
         .collect();
     {
         let m = env.open();
-        m.refresh_all(false).unwrap();
+        refresh_now(&m, false).unwrap();
     }
     let barrier = Barrier::new(5);
     let errors = Mutex::new(Vec::<String>::new());
@@ -1989,10 +1996,10 @@ fn five_independent_managers_on_one_file_never_surface_busy() {
                 for round in 0..6 {
                     let p = &projects[(i + round) % projects.len()];
                     match (i + round) % 3 {
-                        0 => record("refresh_all", m.refresh_all(true).map(|_| ())),
+                        0 => record("refresh_all", refresh_now(&m, true).map(|_| ())),
                         1 => record(
                             "refresh_project",
-                            m.refresh_project(&p.key(), true).map(|_| ()),
+                            refresh_project_now(&m, &p.key(), true).map(|_| ()),
                         ),
                         _ => record(
                             "invalidate",
@@ -2073,7 +2080,7 @@ fn five_managers_opening_a_new_database_at_once_all_succeed() {
         );
         let m = CacheManager::open(cfg).unwrap();
         assert!(m.status().unwrap().notes.is_empty());
-        assert_eq!(m.refresh_all(false).unwrap().refreshed, 1);
+        assert_eq!(refresh_now(&m, false).unwrap().refreshed, 1);
     }
 }
 
@@ -2090,7 +2097,7 @@ fn populated(env: &TestEnv) -> (ProjectDir, ProjectDir) {
     let b = env.project("beta");
     b.agent("ag", "ag", "agent");
     let m = env.open();
-    let r = m.refresh_all(false).unwrap();
+    let r = refresh_now(&m, false).unwrap();
     assert_eq!(r.refreshed, 2);
     drop(m);
     assert!(
@@ -2131,7 +2138,7 @@ fn assert_moved_aside_and_rebuilt(env: &TestEnv, damaged: &[u8]) -> String {
     assert_eq!(m.store().integrity_check().unwrap(), "ok");
     // The new cache is empty, and a refresh rebuilds it from disk.
     assert_eq!(m.status().unwrap().projects, 0);
-    let r = m.refresh_all(false).unwrap();
+    let r = refresh_now(&m, false).unwrap();
     assert_eq!(r.refreshed, 2);
     let projects = all_projects(&m);
     assert_eq!(names_of(&projects), ["alpha", "beta"]);
@@ -2171,7 +2178,7 @@ fn a_truncated_database_file_is_moved_aside_and_rebuilt() {
             );
         }
         let m = env.open();
-        m.refresh_all(true).unwrap();
+        refresh_now(&m, true).unwrap();
         assert_eq!(project(&m, &a.key()).counts.skill, 63);
     }
     for i in 0..60 {
@@ -2240,7 +2247,7 @@ fn a_missing_database_or_missing_parent_directory_is_created() {
         "so is its new folder"
     );
     m.store().meta_set("k", "v").unwrap();
-    assert_eq!(m.refresh_all(false).unwrap().refreshed, 1);
+    assert_eq!(refresh_now(&m, false).unwrap().refreshed, 1);
     assert!(m.status().unwrap().db_bytes > 0);
     drop(m);
 
@@ -2250,7 +2257,7 @@ fn a_missing_database_or_missing_parent_directory_is_created() {
     assert!(m.store().notes().is_empty());
     assert_eq!(m.status().unwrap().projects, 0);
     assert_eq!(m.store().meta_get("k").unwrap(), None);
-    assert_eq!(m.refresh_all(false).unwrap().refreshed, 1);
+    assert_eq!(refresh_now(&m, false).unwrap().refreshed, 1);
 }
 
 #[test]
@@ -2297,9 +2304,9 @@ fn a_read_only_database_file_serves_reads_and_refuses_writes_clearly() {
         "invalidate",
     );
     is_ro(m.clear().map(|_| ()), "clear");
-    is_ro(m.refresh_all(true).map(|_| ()), "refresh_all");
+    is_ro(refresh_now(&m, true).map(|_| ()), "refresh_all");
     is_ro(
-        m.refresh_project(&a.key(), true).map(|_| ()),
+        refresh_project_now(&m, &a.key(), true).map(|_| ()),
         "refresh_project",
     );
     is_ro(m.remove_project(&a.key()).map(|_| ()), "remove_project");
@@ -2348,7 +2355,7 @@ fn a_failed_refresh_keeps_the_last_good_data_marked_errored() {
     a.skill("s4", "s4", "four");
     a.remove(".claude/skills/s1");
     let mut rx = m.events().subscribe();
-    let err = m.refresh_project(&a.key(), true).unwrap_err();
+    let err = refresh_project_now(&m, &a.key(), true).unwrap_err();
     assert!(err.to_string().contains("simulated write failure"), "{err}");
 
     let p = project(&m, &id);
@@ -2377,7 +2384,7 @@ fn a_failed_refresh_keeps_the_last_good_data_marked_errored() {
     );
 
     // refresh_all retries the errored project and reports the failure per project.
-    let report = m.refresh_all(false).unwrap();
+    let report = refresh_now(&m, false).unwrap();
     assert_eq!(report.refreshed, 0);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].id, id);
@@ -2387,7 +2394,7 @@ fn a_failed_refresh_keeps_the_last_good_data_marked_errored() {
     env.raw()
         .execute_batch("DROP TRIGGER fail_refresh;")
         .unwrap();
-    let report = m.refresh_all(false).unwrap();
+    let report = refresh_now(&m, false).unwrap();
     assert_eq!((report.refreshed, report.failed.len()), (1, 0));
     let p = project(&m, &id);
     assert_eq!((p.status, p.error.clone()), (ProjectStatus::Fresh, None));
@@ -2496,7 +2503,7 @@ fn child_refresh_loop() {
         for p in &projects {
             swap_skill_sets(p);
         }
-        m.refresh_all(true).unwrap();
+        refresh_now(&m, true).unwrap();
         m.store()
             .meta_set("child.round", &round.to_string())
             .unwrap();
@@ -2521,7 +2528,7 @@ fn an_interrupted_write_leaves_a_consistent_database() {
             );
         }
     }
-    env.open().refresh_all(false).unwrap();
+    refresh_now(&env.open(), false).unwrap();
 
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
@@ -2602,7 +2609,7 @@ fn an_interrupted_write_leaves_a_consistent_database() {
     drop(c);
     // And the cache works on: a refresh brings it in line with the disk.
     let m = env.open();
-    let r = m.refresh_all(true).unwrap();
+    let r = refresh_now(&m, true).unwrap();
     assert!(r.failed.is_empty());
     for p in all_projects(&m) {
         let on_disk = fs::read_dir(env.root.join(&p.name).join(".claude/skills"))

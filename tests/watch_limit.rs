@@ -4,7 +4,7 @@
 //! Lowers `fs.inotify.max_user_watches` for the duration of the test (root only; the old value
 //! is restored even on failure). Its own test binary, so nothing else runs meanwhile.
 
-use skillmeat_cache::refresh::{JobOptions, RefreshJob};
+use skillmeat_cache::refresh::{JobOptions, RefreshJob, refresh_now};
 use skillmeat_cache::watch::{FileWatcher, WatchOptions};
 use skillmeat_cache::{ArtifactQuery, CacheManager, Config};
 use std::path::Path;
@@ -75,7 +75,7 @@ async fn refused_watches_fall_back_to_polling_visibly() {
     cfg.roots = vec![root.clone()];
     cfg.include_user_scope = false;
     let m = CacheManager::open(cfg.clone()).unwrap();
-    m.refresh_all(false).unwrap();
+    refresh_now(&m, false).unwrap();
     let job = RefreshJob::new(m.clone(), JobOptions::from_config(&cfg).unwrap());
     job.start().await.unwrap();
     let mut opts = WatchOptions::from_config(&cfg);

@@ -10,7 +10,7 @@ mod watch_support;
 
 use common::{ProjectDir, TestEnv};
 use serde_json::Value;
-use skillmeat_cache::refresh::RefreshJob;
+use skillmeat_cache::refresh::{RefreshJob, refresh_now};
 use skillmeat_cache::service::Service;
 use skillmeat_cache::watch::{FileWatcher, PathMeaning};
 use skillmeat_cache::{
@@ -103,7 +103,7 @@ async fn start_stop_twice_restart_and_a_missing_root_is_reported_not_fatal() {
     env.config.roots.push(missing_root.clone());
     let a = standard_project(&env, "alpha", "v1");
     let m = env.open();
-    blocking(|| m.refresh_all(true)).unwrap();
+    blocking(|| refresh_now(&m, true)).unwrap();
     let log = EventLog::start(m.events());
     let job = RefreshJob::new(m.clone(), job_opts());
     job.start().await.unwrap();
@@ -865,6 +865,7 @@ async fn end_to_end_a_skill_md_write_reaches_the_cache_and_the_listeners() {
     let m = env.open();
     let log = EventLog::start(m.events());
     let svc = Service::start_with(m.clone()).await.expect("service");
+    svc.watch_ready().await;
     wait_until(DEADLINE, "the initial refresh", || {
         status_of(&m, &p.key()) == Some(ProjectStatus::Fresh)
     })
@@ -919,6 +920,7 @@ async fn the_service_watches_projects_added_and_forgets_removed_ones() {
     let outside = project_at(env.base.join("elsewhere/outside"), "o1");
     let m = env.open();
     let svc = Service::start_with(m.clone()).await.expect("service");
+    svc.watch_ready().await;
     wait_until(DEADLINE, "the project to be watched", || {
         svc.watcher().status().projects_watched == 1
     })

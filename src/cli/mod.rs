@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use skillmeat_cache::config::{self, Config, Overrides, SETTINGS};
 use skillmeat_cache::humanize::{ago, bytes};
+use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
 use skillmeat_cache::store::{OutdatedSort, ProjectFilter, SearchSort, now_ms};
 use skillmeat_cache::{
     ArtifactKind, ArtifactQuery, CacheError, CacheManager, InvalidationReason, ProjectStatus,
@@ -40,7 +41,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Totals, freshness, size and health of the cache.
-    Status,
+    Status {
+        /// Also run a full integrity check of the database (reads the whole file).
+        #[arg(long)]
+        check: bool,
+    },
     /// List cached projects.
     List {
         /// Only projects with this status: fresh, stale, error, missing.
@@ -229,8 +234,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let json = cli.json;
     let now = now_ms();
     match cli.command {
-        Command::Status => {
-            let s = m.status()?;
+        Command::Status { check } => {
+            let verdict = if check {
+                Some(m.store().check_integrity()?)
+            } else {
+                None
+            };
+            let mut s = m.status()?;
+            s.integrity = verdict;
             if json {
                 print_json(&s);
             } else {
@@ -269,9 +280,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         String::new()
                     }
                 );
+                println!(
+                    "integrity  {}{}",
+                    s.integrity.as_deref().unwrap_or("not checked now"),
+                    match s.integrity_checked_at {
+                        Some(t) => format!(" (last sound check {})", ago(now, Some(t))),
+                        None => String::new(),
+                    }
+                );
                 for n in &s.notes {
                     println!("note       {n}");
                 }
+            }
+            if s.integrity.as_deref().is_some_and(|v| v != "ok") {
+                return Ok(ExitCode::from(1));
             }
         }
         Command::List { status, page } => {
@@ -455,7 +477,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Refresh { project, force } => match project {
             Some(p) => {
-                let r = m.refresh_project(&p, force)?;
+                let r = refresh_project_now(&m, &p, force)?;
                 if json {
                     print_json(&r);
                 } else if !r.refreshed {
@@ -473,7 +495,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             None => {
-                let r = m.refresh_all(force)?;
+                let r = refresh_now(&m, force)?;
                 if json {
                     print_json(&r);
                 } else {
@@ -532,7 +554,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Add { path } => {
-            let r = m.add_project(&path)?;
+            let (id, _) = m.add_project(&path)?;
+            let r = refresh_project_now(&m, &id, true)?;
             if json {
                 print_json(&r);
             } else {

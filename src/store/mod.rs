@@ -68,6 +68,9 @@ impl Store {
             restrict_permissions(parent, 0o700);
         }
         let mut existed = path.exists();
+        if !existed {
+            create_private(path);
+        }
         let writer = match open_checked_retrying(path, busy_timeout) {
             Ok(c) => c,
             Err(Opened::Corrupt(why)) => {
@@ -80,6 +83,9 @@ impl Store {
                 notes.push(msg);
                 // The rebuilt file is a new file: private like any new cache.
                 existed = path.exists();
+                if !existed {
+                    create_private(path);
+                }
                 open_checked(path, busy_timeout).map_err(Opened::into_error)?
             }
             Err(Opened::ReadOnly(why)) => {
@@ -116,7 +122,15 @@ impl Store {
             }
         };
         if !existed {
-            restrict_permissions(path, 0o600);
+            // SQLite gives its -wal and -shm files the database file's mode; restricting
+            // them too covers a file created before this release.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                if Path::new(&p).exists() {
+                    restrict_permissions(Path::new(&p), 0o600);
+                }
+            }
         }
         if let Some(note) = notes.first() {
             // Remembered so that later runs (another CLI call, the tray) can say it too.
@@ -177,7 +191,8 @@ impl Store {
             .execute_batch("BEGIN")
             .map_err(CacheError::from)
             .and_then(|_| f(&conn))
-            .map_err(|e| self.busy(e));
+            .map_err(|e| self.busy(e))
+            .inspect_err(|e| self.flag_if_corrupt(e));
         let _ = conn.execute_batch("COMMIT");
         let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if pool.len() < 8 {
@@ -213,8 +228,16 @@ impl Store {
                 self.path.display()
             )));
         }
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         if !wait {
+            // Another thread of this process writing (perhaps waiting out another process's
+            // lock) counts as busy too: give up at once.
+            let mut conn = match self.writer.try_lock() {
+                Ok(c) => c,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(CacheError::Busy { waited_ms: 0 });
+                }
+            };
             conn.busy_timeout(Duration::ZERO)?;
             let out = Self::transaction(&mut conn, f);
             conn.busy_timeout(self.busy_timeout)?;
@@ -223,7 +246,18 @@ impl Store {
                 other => other,
             });
         }
-        Self::transaction(&mut conn, f).map_err(|e| self.busy(e))
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Self::transaction(&mut conn, f)
+            .map_err(|e| self.busy(e))
+            .inspect_err(|e| self.flag_if_corrupt(e))
+    }
+
+    /// After SQLite reported a damaged file, leaves a marker beside it so that the next open
+    /// checks it (and moves it aside and rebuilds it when the check fails).
+    fn flag_if_corrupt(&self, e: &CacheError) {
+        if is_corruption(e) {
+            flag_for_check(&self.path);
+        }
     }
 
     fn transaction<T>(
@@ -262,6 +296,26 @@ impl Store {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+
+    /// Runs the full `PRAGMA integrity_check` and records when it found the file sound.
+    /// Returns the verdict (`"ok"` when healthy).
+    pub fn check_integrity(&self) -> Result<String> {
+        let verdict = match self.integrity_check() {
+            Ok(v) => v,
+            // So damaged that SQLite cannot even report on it.
+            Err(e) if is_corruption(&e) => format!("damaged: {e}"),
+            Err(e) => return Err(e),
+        };
+        if verdict == "ok" {
+            if !self.read_only {
+                let _ = self.meta_set(META_CHECKED_AT, &now_ms().to_string());
+            }
+        } else {
+            // Moved aside and rebuilt at the next open.
+            flag_for_check(&self.path);
+        }
+        Ok(verdict)
     }
 
     /// Runs `PRAGMA integrity_check` and returns its verdict (`"ok"` when healthy).
@@ -373,14 +427,29 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
     // Identity first, in one read snapshot, before anything is written: a foreign SQLite
     // file must be refused untouched (not switched to WAL, not moved aside).
     let version = identify(&conn, path)?;
-    let check: String = conn
-        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
-        .map_err(classify)?;
-    if check != "ok" {
-        // One line: the verdict ends up in a note shown in tables and tooltips.
-        let check = check.split_whitespace().collect::<Vec<_>>().join(" ");
-        return Err(Opened::Corrupt(format!("quick_check: {check}")));
-    }
+    // The integrity check reads the whole file: run it only when there is a reason, not on
+    // every open (every CLI call would pay for it, proportional to the cache's size).
+    let flagged = check_marker(path).exists();
+    let reason = if flagged && version != 0 {
+        Some("an earlier operation found the file damaged")
+    } else {
+        check_reason(&conn, version).map_err(classify)?
+    };
+    let checked = match reason {
+        Some(reason) => {
+            tracing::debug!("integrity check at open: {reason}");
+            let check: String = conn
+                .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+                .map_err(classify)?;
+            if check != "ok" {
+                // One line: the verdict ends up in a note shown in tables and tooltips.
+                let check = check.split_whitespace().collect::<Vec<_>>().join(" ");
+                return Err(Opened::Corrupt(format!("quick_check: {check}")));
+            }
+            true
+        }
+        None => false,
+    };
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)
         .map_err(classify)?;
     let mode: String = conn
@@ -406,7 +475,118 @@ fn open_checked(path: &Path, busy_timeout: Duration) -> std::result::Result<Conn
             ) => {}
         other => other.map_err(classify)?,
     }
+    if checked {
+        // Best effort, without waiting: a busy database is checked again next time.
+        conn.busy_timeout(Duration::ZERO).map_err(classify)?;
+        let _ = record_check(&conn);
+        conn.busy_timeout(busy_timeout).map_err(classify)?;
+    }
+    if flagged {
+        let _ = std::fs::remove_file(check_marker(path));
+    }
     Ok(conn)
+}
+
+/// The marker file asking the next open to check the database (`<db>.check`).
+fn check_marker(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".check");
+    PathBuf::from(p)
+}
+
+fn flag_for_check(db: &Path) {
+    if let Err(e) = std::fs::write(check_marker(db), b"") {
+        tracing::warn!("could not flag {} for a check: {e}", db.display());
+    }
+}
+
+/// True for an error meaning the file's content is damaged.
+fn is_corruption(e: &CacheError) -> bool {
+    match e {
+        CacheError::Corrupt(_) => true,
+        CacheError::Database(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+        ),
+        _ => false,
+    }
+}
+
+/// Metadata key: unix ms of the last integrity check that found the file sound.
+pub const META_CHECKED_AT: &str = "integrity.checked_at";
+/// Metadata key: the process id of the running service (tray or `watch`), removed when it
+/// stops cleanly; one left behind by a process that no longer runs means it crashed.
+pub const META_SERVICE_PID: &str = "service.pid";
+/// How often the file is checked at open even when nothing went wrong.
+pub const CHECK_EVERY_MS: i64 = 24 * 3600 * 1000;
+
+/// Why the file should be checked at this open, if at all: never checked (or not for a day),
+/// or the service that last used it died without closing it.
+fn check_reason(conn: &Connection, version: i64) -> rusqlite::Result<Option<&'static str>> {
+    if version == 0 {
+        return Ok(None); // a new, empty file
+    }
+    let get = |k: &str| -> rusqlite::Result<Option<String>> {
+        match conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)) {
+            Ok(v) => Ok(Some(v)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let checked_at: Option<i64> = get(META_CHECKED_AT)?.and_then(|v| v.parse().ok());
+    if checked_at.is_none_or(|t| now_ms().saturating_sub(t) > CHECK_EVERY_MS) {
+        return Ok(Some("not checked for a day"));
+    }
+    if let Some(pid) = get(META_SERVICE_PID)?.and_then(|v| v.parse::<u32>().ok())
+        && !process_alive(pid)
+    {
+        return Ok(Some("the service that used it last did not stop cleanly"));
+    }
+    Ok(None)
+}
+
+/// Records a sound check, and forgets a service pid whose process is gone.
+fn record_check(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+        rusqlite::params![META_CHECKED_AT, now_ms().to_string()],
+    )?;
+    let pid: Option<u32> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [META_SERVICE_PID],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if let Some(pid) = pid
+        && !process_alive(pid)
+    {
+        conn.execute("DELETE FROM meta WHERE key = ?1", [META_SERVICE_PID])?;
+    }
+    Ok(())
+}
+
+/// True when a process with this id exists (on Unix, `kill(pid, 0)`; elsewhere unknown,
+/// taken as gone so the check errs on the side of running).
+pub fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        if pid <= 0 {
+            return false;
+        }
+        // SAFETY: signal 0 performs the permission and existence checks only.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
+    }
 }
 
 /// Reads the schema version and checks the file is ours (or empty), in one snapshot.
@@ -516,7 +696,21 @@ fn move_aside(path: &Path) -> Result<PathBuf> {
             std::fs::rename(&from, PathBuf::from(to)).map_err(|e| CacheError::io(&from, e))?;
         }
     }
+    let _ = std::fs::remove_file(check_marker(path));
     Ok(aside)
+}
+
+/// Creates an empty database file readable and writable by the user only, before SQLite
+/// opens it: its `-wal` and `-shm` files then get the same mode (SQLite copies it).
+fn create_private(path: &Path) {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = opts.open(path);
 }
 
 fn restrict_permissions(path: &Path, mode: u32) {

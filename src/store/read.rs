@@ -550,7 +550,7 @@ impl Store {
                     "SELECT seq, at, project_id, project_name, project_path, summary, changes FROM changes
                      WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
                 )?
-                .query_map(rusqlite::params![after_seq.unwrap_or(-1), limit as i64], |r| {
+                .query_map(rusqlite::params![after_seq.unwrap_or(-1), limit.min(i64::MAX as u64) as i64], |r| {
                     Ok(RecentChange {
                         seq: r.get(0)?,
                         at: r.get(1)?,

@@ -193,6 +193,36 @@ impl Store {
         })
     }
 
+    /// Records that a service (tray or `watch`) runs in this process, or with `None` that it
+    /// stopped cleanly: a pid left behind by a process that is gone tells the next opener to
+    /// check the file. Never waits for another connection's lock (start and quit must not).
+    pub fn mark_service(&self, pid: Option<u32>) -> Result<()> {
+        self.write_now(|tx| {
+            match pid {
+                Some(pid) => tx.execute(
+                    "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![super::META_SERVICE_PID, pid.to_string()],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM meta WHERE key = ?1 AND value = ?2",
+                    params![super::META_SERVICE_PID, std::process::id().to_string()],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    /// Sets a metadata key without waiting for another connection's lock ([`Store::write_now`]).
+    pub fn meta_set_now(&self, key: &str, value: &str) -> Result<()> {
+        self.write_now(|tx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Deletes a metadata key; a missing key is [`CacheError::NotFound`].
     pub fn meta_delete(&self, key: &str) -> Result<()> {
         self.write(|tx| {

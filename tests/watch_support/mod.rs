@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use skillmeat_cache::refresh::{JobOptions, RefreshJob};
+use skillmeat_cache::refresh::{JobOptions, RefreshJob, refresh_now};
 use skillmeat_cache::schedule::Schedule;
 use skillmeat_cache::watch::{FileWatcher, WatchOptions};
 use skillmeat_cache::{
@@ -142,7 +142,7 @@ pub fn job_opts() -> JobOptions {
         concurrency: 2,
         max_attempts: 3,
         backoff: Duration::from_millis(50),
-        schedule: Schedule::Every(Duration::from_secs(3600)),
+        schedule: Some(Schedule::Every(Duration::from_secs(3600))),
         wake_check: Duration::from_secs(3600),
     }
 }
@@ -170,7 +170,7 @@ impl Rig {
     pub async fn start(cfg: &Config, wopts: WatchOptions) -> Rig {
         let m = CacheManager::open(cfg.clone()).expect("open cache");
         let log = EventLog::start(m.events());
-        let report = blocking(|| m.refresh_all(true)).expect("initial refresh");
+        let report = blocking(|| refresh_now(&m, true)).expect("initial refresh");
         assert!(report.failed.is_empty(), "initial refresh: {report:?}");
         let job = RefreshJob::new(m.clone(), job_opts());
         job.start().await.expect("start job");

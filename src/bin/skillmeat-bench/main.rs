@@ -7,6 +7,7 @@ mod watch;
 use clap::Parser;
 use serde_json::{Map, Value, json};
 use skillmeat_cache::corpus::{self, CorpusSpec, Rng};
+use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
 use skillmeat_cache::store::ProjectFilter;
 use skillmeat_cache::{CacheManager, Config, SearchQuery};
 use std::path::{Path, PathBuf};
@@ -216,7 +217,7 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         remove_db(&cfg.db_path);
         let m = CacheManager::open(cfg.clone())?;
         let t = Instant::now();
-        let r = m.refresh_all(false)?;
+        let r = refresh_now(&m, false)?;
         cold.push(ms(t));
         if !r.failed.is_empty() {
             return Err(format!("cold refresh failed: {:?}", r.failed[0]).into());
@@ -231,7 +232,7 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     let mut noop = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let r = m.refresh_all(true)?;
+        let r = refresh_now(&m, true)?;
         noop.push(ms(t));
         if !r.changed.is_empty() {
             return Err(
@@ -247,7 +248,7 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         let p = &projects[i % projects.len()];
         let changed = touch_one_artifact(Path::new(&p.path), i)?;
         let t = Instant::now();
-        let r = m.refresh_project(&p.id, true)?;
+        let r = refresh_project_now(&m, &p.id, true)?;
         one.push(ms(t));
         if changed && r.changes.is_empty() {
             return Err(format!("a changed file in {} was not detected", p.path).into());

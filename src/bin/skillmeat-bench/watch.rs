@@ -20,6 +20,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// the commit), over `samples` writes in different projects.
 pub async fn change_latency(m: &CacheManager, samples: usize) -> Res<Vec<f64>> {
     let service = Service::start_with(m.clone()).await?;
+    service.watch_ready().await;
     let projects = m.list_projects(&ProjectFilter::default())?.items;
     let mut rx = m.events().subscribe();
     service.job().wait_idle(Duration::from_secs(30)).await;
@@ -63,6 +64,7 @@ fn first_skill(project: &Path) -> Option<PathBuf> {
 /// (artifacts that differ at the deadline, time to settle in ms).
 pub async fn burst(m: &CacheManager, files: usize) -> Res<(usize, f64)> {
     let service = Service::start_with(m.clone()).await?;
+    service.watch_ready().await;
     service.job().wait_idle(Duration::from_secs(30)).await;
     let projects: Vec<PathBuf> = m
         .list_projects(&ProjectFilter::default())?
@@ -146,7 +148,7 @@ pub fn watch_setup(base: &Path, n: usize) -> Res<(f64, usize)> {
     cfg.include_user_scope = false;
     cfg.collections_dir = c.collections_dir.clone();
     let m = CacheManager::open(cfg.clone())?;
-    m.refresh_all(false)?;
+    skillmeat_cache::refresh::refresh_now(&m, false)?;
     let job = RefreshJob::new(m.clone(), JobOptions::from_config(&cfg)?);
     let w = FileWatcher::new(m, job, WatchOptions::from_config(&cfg));
     let t = Instant::now();

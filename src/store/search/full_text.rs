@@ -139,7 +139,10 @@ pub(super) fn fill_page(
     let mut seen = std::collections::HashSet::new();
     let mut n = 0usize;
     for &(expr, order) in sources {
-        let want = skip + limit + names.len() + seen.len();
+        let want = skip
+            .saturating_add(limit)
+            .saturating_add(names.len())
+            .saturating_add(seen.len());
         for aid in rows(c, q, expr, order, want)? {
             if names.binary_search(&aid).is_ok() || !seen.insert(aid) {
                 continue;
