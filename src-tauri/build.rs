@@ -6,18 +6,11 @@ const COMMANDS: &[&str] = &[
     "status",
     "list_projects",
     "get_project",
-    "list_artifacts",
-    "outdated_artifacts",
     "search",
     "refresh",
-    "invalidate",
-    "clear_cache",
-    "add_project",
-    "remove_project",
     "recent_changes",
     "get_settings",
     "set_setting",
-    "set_watching",
     "reveal_project",
 ];
 

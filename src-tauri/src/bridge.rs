@@ -16,11 +16,12 @@ pub const EVENT: &str = "cache-event";
 /// How often the tray's "updated N min ago" is brought up to date while nothing happens.
 const TICK: Duration = Duration::from_secs(30);
 
-/// Runs until the engine's event bus closes.
+/// Runs until the engine's event bus closes. The tray is updated on blocking threads (its
+/// status line reads the cache); a failing update is logged and the bridge goes on.
 pub async fn run(app: AppHandle, mut rx: Receiver<CacheEvent>) {
     let mut notices = Coalescer::new(NoticePolicy::default());
     let mut busy = false;
-    tray::update(&app, Look::Idle, None);
+    tray::refresh_off_thread(&app, Look::Idle, None).await;
     loop {
         let wake = notices
             .due()
@@ -32,7 +33,7 @@ pub async fn run(app: AppHandle, mut rx: Receiver<CacheEvent>) {
             _ = tokio::time::sleep(wake) => {
                 show(&app, &mut notices);
                 if !busy {
-                    tray::update(&app, Look::Idle, None);
+                    tray::refresh_off_thread(&app, Look::Idle, None).await;
                 }
                 continue;
             }
@@ -49,20 +50,18 @@ pub async fn run(app: AppHandle, mut rx: Receiver<CacheEvent>) {
         match &ev {
             CacheEvent::RefreshStarted { total, .. } => {
                 busy = true;
-                tray::update(&app, Look::Busy, Some(format!("Refreshing 0/{total}…")));
+                let line = format!("Refreshing 0/{total}…");
+                tray::refresh_off_thread(&app, Look::Busy, Some(line)).await;
             }
             CacheEvent::RefreshProgress { done, total, .. } => {
-                tray::update(
-                    &app,
-                    Look::Busy,
-                    Some(format!("Refreshing {done}/{total}…")),
-                );
+                let line = format!("Refreshing {done}/{total}…");
+                tray::refresh_off_thread(&app, Look::Busy, Some(line)).await;
             }
             CacheEvent::RefreshCompleted { .. }
             | CacheEvent::Cleared { .. }
             | CacheEvent::WatchStatus { .. } => {
                 busy = false;
-                tray::update(&app, Look::Idle, None);
+                tray::refresh_off_thread(&app, Look::Idle, None).await;
             }
             _ => {}
         }
@@ -72,7 +71,7 @@ pub async fn run(app: AppHandle, mut rx: Receiver<CacheEvent>) {
 
 fn show(app: &AppHandle, notices: &mut Coalescer) {
     let due = notices.flush(Instant::now());
-    let enabled = app.state::<AppState>().manager.config().notifications;
+    let enabled = app.state::<AppState>().manager().config().notifications;
     if !enabled {
         return;
     }

@@ -19,18 +19,11 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::status,
         commands::list_projects,
         commands::get_project,
-        commands::list_artifacts,
-        commands::outdated_artifacts,
         commands::search,
         commands::refresh,
-        commands::invalidate,
-        commands::clear_cache,
-        commands::add_project,
-        commands::remove_project,
         commands::recent_changes,
         commands::get_settings,
         commands::set_setting,
-        commands::set_watching,
         commands::reveal_project,
     ])
 }
@@ -62,12 +55,20 @@ pub fn run() -> i32 {
         }
     };
     let bridge_rx = manager.events().subscribe();
+    // Quick: the watcher sets itself up in the background, refreshes run on the job.
+    let service = match tauri::async_runtime::block_on(Service::start_with(manager)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("skillmeat-tray: {e}");
+            return 1;
+        }
+    };
     let app = builder(tauri::Builder::default())
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             dashboard::open(app)
         }))
         .plugin(tauri_plugin_notification::init())
-        .manage(AppState::new(manager.clone()))
+        .manage(AppState::new(service.clone()))
         .setup(move |app| {
             let tray_shown = match tray::create(app.handle()) {
                 Ok(()) => true,
@@ -80,8 +81,6 @@ pub fn run() -> i32 {
                 }
             };
             tauri::async_runtime::spawn(bridge::run(app.handle().clone(), bridge_rx));
-            let service = tauri::async_runtime::block_on(Service::start_with(manager))?;
-            app.state::<AppState>().set_service(service);
             if open_at_launch() || !tray_shown {
                 dashboard::open(app.handle());
             }
@@ -103,9 +102,8 @@ pub fn run() -> i32 {
             api.prevent_exit()
         }
         RunEvent::Exit => {
-            if let Some(service) = app.state::<AppState>().take_service() {
-                tauri::async_runtime::block_on(service.stop());
-            }
+            // Bounded: the watcher stops, refreshes in flight get a short grace.
+            tauri::async_runtime::block_on(app.state::<AppState>().service.stop());
         }
         _ => {}
     });

@@ -1,7 +1,7 @@
 //! The tray icon: a status line, Refresh now, Clear cache, Open dashboard, Pause/Resume
 //! watching, Quit; a tooltip with the same live status; another icon while refreshing.
 
-use crate::{commands, dashboard, state::AppState};
+use crate::{dashboard, state::AppState};
 use skillmeat_cache::humanize;
 use skillmeat_cache::store::now_ms;
 use tauri::image::Image;
@@ -71,46 +71,52 @@ pub async fn retry_until_shown(app: AppHandle) {
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;
         if create(&app).is_ok() {
             tracing::info!("a system tray appeared: tray icon shown");
-            update(&app, Look::Idle, None);
+            refresh_off_thread(&app, Look::Idle, None).await;
             return;
         }
     }
 }
 
 fn on_menu(app: &AppHandle, id: &str) {
-    let state = app.state::<AppState>();
+    let service = app.state::<AppState>().service.clone();
     match id {
         "refresh" => {
-            let m = state.manager.clone();
-            tauri::async_runtime::spawn_blocking(move || {
-                if let Err(e) = m.refresh_all(true) {
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = service.refresh_all(true).await {
                     tracing::warn!("refresh from the tray failed: {e}");
                 }
             });
         }
         "clear" => {
-            let m = state.manager.clone();
             tauri::async_runtime::spawn(async move {
-                if let Err(e) = commands::clear_and_repopulate(&m).await {
-                    tracing::warn!("clear from the tray failed: {}", e.message);
+                if let Err(e) = service.clear_and_repopulate().await {
+                    tracing::warn!("clear from the tray failed: {e}");
                 }
             });
         }
         "open" => dashboard::open(app),
         "pause" => {
-            if let Some(w) = state.watcher() {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    let pause = !w.is_paused();
-                    if let Err(e) = commands::set_paused(&w, pause).await {
-                        tracing::warn!("pause/resume failed: {}", e.message);
-                    }
-                    update(&app, if pause { Look::Paused } else { Look::Idle }, None);
-                });
-            }
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                let pause = !service.watcher().is_paused();
+                if let Err(e) = service.set_paused(pause).await {
+                    tracing::warn!("pause/resume failed: {e}");
+                }
+                refresh_off_thread(&app, Look::Idle, None).await;
+            });
         }
         "quit" => app.exit(0),
         _ => {}
+    }
+}
+
+/// [`update`] on a blocking thread (it reads the cache's status): a failure or a panic there
+/// is logged and changes nothing else.
+pub async fn refresh_off_thread(app: &AppHandle, look: Look, progress: Option<String>) {
+    let app = app.clone();
+    if let Err(e) = tauri::async_runtime::spawn_blocking(move || update(&app, look, progress)).await
+    {
+        tracing::warn!("the tray could not be updated: {e}");
     }
 }
 
@@ -118,7 +124,7 @@ fn on_menu(app: &AppHandle, id: &str) {
 /// status line while a refresh runs (e.g. "Refreshing 3/40…").
 pub fn update(app: &AppHandle, look: Look, progress: Option<String>) {
     let state = app.state::<AppState>();
-    let paused = state.watcher().is_some_and(|w| w.is_paused());
+    let paused = state.service.watcher().is_paused();
     let look = if paused && look == Look::Idle {
         Look::Paused
     } else {
@@ -126,7 +132,7 @@ pub fn update(app: &AppHandle, look: Look, progress: Option<String>) {
     };
     let line = match progress {
         Some(p) => p,
-        None => match state.manager.status() {
+        None => match state.manager().status() {
             Ok(s) => humanize::status_line(&s, now_ms()),
             Err(e) => format!("cache unavailable: {e}"),
         },

@@ -3,16 +3,19 @@
 //! the capabilities do not grant are refused.
 
 use serde_json::{Value, json};
+use skillmeat_cache::CacheEvent;
+use skillmeat_cache::refresh::refresh_now;
+use skillmeat_cache::service::Service;
 use skillmeat_cache::{CacheManager, Config};
 use skillmeat_tray::{builder, state::AppState};
 use std::path::Path;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 struct Fixture {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     root: std::path::PathBuf,
     home: std::path::PathBuf,
     app: App<MockRuntime>,
@@ -52,10 +55,14 @@ fn fixture() -> Fixture {
     cfg.db_path = tmp.path().join("cache.db");
     cfg.roots = vec![root.clone()];
     cfg.include_user_scope = false;
+    // The real service, without a schedule or watching (they are tested elsewhere): the
+    // commands' refreshes go through its job like the app's.
+    cfg.enabled = false;
     let manager = CacheManager::open(cfg).unwrap();
-    manager.refresh_all(false).unwrap();
+    refresh_now(&manager, false).unwrap();
+    let service = tauri::async_runtime::block_on(Service::start_with(manager)).unwrap();
     let app = builder(mock_builder())
-        .manage(AppState::new(manager))
+        .manage(AppState::new(service))
         .build(tauri::generate_context!())
         .expect("the app builds with the real configuration");
     let dashboard = WebviewWindowBuilder::new(&app, "dashboard", Default::default())
@@ -64,7 +71,7 @@ fn fixture() -> Fixture {
     Fixture {
         root: std::fs::canonicalize(&root).unwrap(),
         home,
-        _tmp: tmp,
+        tmp,
         app,
         dashboard,
     }
@@ -105,7 +112,11 @@ fn reads_answer_from_the_cache() {
     let s = ok(&f, "status", json!({}));
     assert_eq!(s["cache"]["projects"], 2);
     assert_eq!(s["cache"]["artifacts"], 6);
-    assert!(s["job"].is_null(), "no service in this test");
+    assert_eq!(s["job"]["running"], true);
+    assert_eq!(
+        s["watch"]["state"], "disabled",
+        "cache-enabled = false in this test"
+    );
 
     let list = ok(&f, "list_projects", json!({}));
     assert_eq!(list["total"], 2);
@@ -136,15 +147,6 @@ fn reads_answer_from_the_cache() {
     );
     assert_eq!(by_path["name"], "beta");
 
-    let skills = ok(&f, "list_artifacts", json!({"kind": "skill"}));
-    assert_eq!(skills["total"], 2);
-    let outdated = ok(
-        &f,
-        "outdated_artifacts",
-        json!({"sort": "project", "desc": true}),
-    );
-    assert_eq!(outdated["total"], 0);
-
     let hits = ok(&f, "search", json!({"query": "invoices"}));
     assert_eq!(hits["total"], 1);
     assert_eq!(hits["items"][0]["name"], "pdf-alpha");
@@ -159,7 +161,7 @@ fn reads_answer_from_the_cache() {
 }
 
 #[test]
-fn writes_refresh_invalidate_clear_add_remove() {
+fn refresh_one_and_all_through_the_job() {
     let f = fixture();
     write(
         &f.root.join("alpha/.claude/agents/new.md"),
@@ -171,37 +173,66 @@ fn writes_refresh_invalidate_clear_add_remove() {
     let all = ok(&f, "refresh", json!({"force": true}));
     assert_eq!(all["scope"], "all");
     assert_eq!(all["refreshed"], 2);
+    assert_eq!(all["considered"], 2);
+    // Not forced and fresh: nothing is read.
+    let fresh = ok(&f, "refresh", json!({"project": "beta"}));
+    assert_eq!(fresh["refreshed"], false);
+}
 
-    assert_eq!(ok(&f, "invalidate", json!({"project": "beta"})), 1);
-    assert_eq!(ok(&f, "invalidate", json!({})), 2);
-    let stale = ok(&f, "list_projects", json!({"status": "stale"}));
-    assert_eq!(stale["total"], 2);
+/// Makes every refresh write of the project at `path` fail, through a trigger created on the
+/// database file by a connection of its own (the engine is not touched).
+fn fail_writes_of(db: &Path, path: &Path) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    c.execute_batch(&format!(
+        "CREATE TRIGGER fail_refresh BEFORE UPDATE OF refreshed_at ON projects WHEN OLD.path = '{}'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        path.display()
+    ))
+    .unwrap();
+}
 
-    let outside = f.home.join("elsewhere");
-    project(&outside, "gamma", "Plots charts");
-    let added = ok(
-        &f,
-        "add_project",
-        json!({"path": outside.join("gamma").display().to_string()}),
-    );
-    assert_eq!(added["name"], "gamma");
-    assert_eq!(ok(&f, "list_projects", json!({}))["total"], 3);
-    ok(&f, "remove_project", json!({"project": "gamma"}));
-    assert_eq!(ok(&f, "list_projects", json!({}))["total"], 2);
+fn stop_failing(db: &Path) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    c.execute_batch("DROP TRIGGER IF EXISTS fail_refresh;")
+        .unwrap();
+}
 
-    assert_eq!(ok(&f, "clear_cache", json!({})), 2);
-    // Repopulating runs in the background: wait for it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+#[test]
+fn a_dashboard_refresh_is_retried_by_the_job() {
+    // The dashboard's Refresh goes through the refresh job, so a transient failure is retried
+    // with back-off instead of marking the project errored at once.
+    let f = fixture();
+    let db = f.tmp.path().join("cache.db");
+    let alpha = f.root.join("alpha");
+    let state = f.app.state::<AppState>();
+    let mut events = state.manager().events().subscribe();
+    fail_writes_of(&db, &alpha);
+    let w = f.dashboard.clone();
+    let call = std::thread::spawn(move || {
+        invoke(&w, "refresh", json!({"project": "alpha", "force": true}))
+    });
+    // The first attempt fails; the job waits 500 ms before the second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        if ok(&f, "status", json!({}))["cache"]["projects"] == 2 {
-            break;
+        match events.try_recv() {
+            Ok(CacheEvent::RefreshFailed { attempt: 1, .. }) => break,
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty) => {
+                assert!(std::time::Instant::now() < deadline, "no failed attempt");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => panic!("events: {e}"),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "clear did not repopulate"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    stop_failing(&db);
+    let r = call.join().unwrap().expect("the retry succeeds");
+    assert_eq!(r["scope"], "one");
+    assert_eq!(r["status"], "fresh");
+    let detail = ok(&f, "get_project", json!({"project": "alpha"}));
+    assert_eq!(detail["status"], "fresh");
+    assert!(detail["error"].is_null(), "{}", detail["error"]);
 }
 
 #[test]
@@ -224,6 +255,25 @@ fn settings_are_validated_written_and_applied() {
         ),
         "invalid_input"
     );
+    // Numbers are range-checked: the file keeps the last good value.
+    assert_eq!(
+        err_code(
+            &f,
+            "set_setting",
+            json!({"key": "cache-ttl", "value": "18446744073709551615"})
+        ),
+        "invalid_input"
+    );
+    let file = std::fs::read_to_string(f.home.join(".skillmeat/config.toml")).unwrap();
+    assert!(file.contains("cache-ttl = 42"), "{file}");
+    // Roots from the dashboard: existing absolute folders, never `/`.
+    for bad in ["/", "relative/dir", "/definitely/not/here", "/tmp:/"] {
+        assert_eq!(
+            err_code(&f, "set_setting", json!({"key": "roots", "value": bad})),
+            "invalid_input",
+            "{bad}"
+        );
+    }
     // Only a few settings are the dashboard's to change; the database path is not one.
     assert_eq!(
         err_code(
@@ -251,29 +301,20 @@ fn errors_are_typed_and_readable() {
         "invalid_input"
     );
     assert_eq!(
-        err_code(&f, "list_artifacts", json!({"kind": "widget"})),
-        "invalid_input"
-    );
-    assert_eq!(
-        err_code(&f, "outdated_artifacts", json!({"sort": "size"})),
-        "invalid_input"
-    );
-    assert_eq!(
         err_code(&f, "refresh", json!({"project": "nope"})),
         "not_found"
     );
     assert_eq!(
         err_code(
             &f,
-            "add_project",
-            json!({"path": f.home.display().to_string()})
+            "search",
+            json!({"query": "pdf", "skip": 18446744073709551615u64})
         ),
-        "invalid_input",
-        "a folder without .claude is not a project"
+        "invalid_input"
     );
     assert_eq!(
-        err_code(&f, "set_watching", json!({"paused": true})),
-        "unavailable"
+        err_code(&f, "recent_changes", json!({"limit": 0})),
+        "invalid_input"
     );
     let e = invoke(&f.dashboard, "get_project", json!({"project": "nope"})).unwrap_err();
     assert!(e["message"].as_str().unwrap().contains("not found"), "{e}");
@@ -305,7 +346,10 @@ fn what_the_capability_does_not_grant_is_refused() {
         .build()
         .unwrap();
     let refused = invoke(&other, "status", json!({})).expect_err("not granted to 'other'");
-    assert!(refused.to_string().contains("not allowed"), "{refused}");
+    assert!(
+        refused.to_string().contains("status not allowed"),
+        "{refused}"
+    );
     // A plugin command the dashboard was not granted.
     let refused = invoke(
         &f.dashboard,
@@ -313,9 +357,45 @@ fn what_the_capability_does_not_grant_is_refused() {
         json!({"options": {"title": "x"}}),
     )
     .expect_err("notifications are not the webview's to send");
-    assert!(refused.to_string().contains("not"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("notification.notify not allowed"),
+        "{refused}"
+    );
     // A core command outside the grant.
-    assert!(invoke(&f.dashboard, "plugin:window|close", json!({})).is_err());
+    let refused = invoke(&f.dashboard, "plugin:window|close", json!({})).unwrap_err();
+    assert!(
+        refused.to_string().contains("window.close not allowed"),
+        "{refused}"
+    );
+    // Destructive cache operations are not the webview's at all (the tray and the CLI have
+    // them): the dashboard cannot clear, remove, add or invalidate.
+    for cmd in [
+        "clear_cache",
+        "remove_project",
+        "add_project",
+        "invalidate",
+        "list_artifacts",
+        "outdated_artifacts",
+        "set_watching",
+    ] {
+        let refused = invoke(
+            &f.dashboard,
+            cmd,
+            json!({"project": "alpha", "path": "/tmp"}),
+        )
+        .expect_err(cmd);
+        assert!(
+            refused.to_string().contains(&format!("{cmd} not allowed")),
+            "{cmd}: {refused}"
+        );
+    }
+    assert_eq!(
+        ok(&f, "list_projects", json!({}))["total"],
+        2,
+        "nothing removed"
+    );
     // And the granted ones still work from the dashboard.
     assert!(invoke(&f.dashboard, "status", json!({})).is_ok());
 }

@@ -89,8 +89,8 @@ export interface WatchStatus {
 
 export interface StatusView {
   cache: CacheStatus;
-  job: { running: boolean; pending: number } | null;
-  watch: WatchStatus | null;
+  job: { running: boolean; pending: number };
+  watch: WatchStatus;
 }
 
 export interface RecentChange {

@@ -258,8 +258,36 @@ async function refreshAll(): Promise<void> {
 
 // ---- settings -----------------------------------------------------------------------
 
+/** The settings as last loaded into the form: Save sends only what the user changed. */
+let shownSettings: Settings | null = null;
+
+function formSettings(): Record<string, string> {
+  const roots = ($("set-roots") as HTMLTextAreaElement).value
+    .split("\n")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  return {
+    "cache-ttl": ($("set-ttl") as HTMLInputElement).value.trim(),
+    roots: roots.join(":"),
+    schedule: ($("set-schedule") as HTMLInputElement).value.trim(),
+    notifications: `${($("set-notify") as HTMLInputElement).checked}`,
+    "watch-paused": `${($("set-paused") as HTMLInputElement).checked}`,
+  };
+}
+
+function settingsAsText(s: Settings): Record<string, string> {
+  return {
+    "cache-ttl": `${s.cache_ttl}`,
+    roots: s.roots.join(":"),
+    schedule: s.schedule,
+    notifications: `${s.notifications}`,
+    "watch-paused": `${s.watch_paused}`,
+  };
+}
+
 async function openSettings(): Promise<void> {
   const s = await call<Settings>("get_settings");
+  shownSettings = s;
   ($("set-ttl") as HTMLInputElement).value = `${s.cache_ttl}`;
   ($("set-roots") as HTMLTextAreaElement).value = s.roots.join("\n");
   ($("set-schedule") as HTMLInputElement).value = s.schedule;
@@ -271,14 +299,13 @@ async function openSettings(): Promise<void> {
 
 async function saveSettings(ev: Event): Promise<void> {
   ev.preventDefault();
+  const before = shownSettings ? settingsAsText(shownSettings) : {};
+  const changed = Object.entries(formSettings()).filter(([k, v]) => before[k] !== v);
   try {
-    await call("set_setting", { key: "cache-ttl", value: ($("set-ttl") as HTMLInputElement).value });
-    const roots = ($("set-roots") as HTMLTextAreaElement).value.split("\n").map((r) => r.trim()).filter(Boolean);
-    await call("set_setting", { key: "roots", value: roots.join(":") });
-    await call("set_setting", { key: "schedule", value: ($("set-schedule") as HTMLInputElement).value });
-    await call("set_setting", { key: "notifications", value: `${($("set-notify") as HTMLInputElement).checked}` });
-    await call("set_watching", { paused: ($("set-paused") as HTMLInputElement).checked });
-    showNotice("Settings saved");
+    for (const [key, value] of changed) {
+      shownSettings = await call<Settings>("set_setting", { key, value });
+    }
+    showNotice(changed.length ? "Settings saved" : "Nothing changed");
     await loadStatus();
   } catch (e) {
     fail(e);
