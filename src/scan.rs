@@ -154,7 +154,7 @@ pub struct ProjectSnapshot {
 
 /// Bumped when the scanner's output for the same files changes, so tree stamps from an older
 /// build never let a project skip a rescan.
-const SCANNER_VERSION: &str = "2";
+const SCANNER_VERSION: &str = "3";
 
 /// Scans `project`. Never fails: unreadable parts become notes; a vanished folder is `missing`.
 pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -> ProjectSnapshot {
@@ -282,6 +282,69 @@ fn has_record(project: &Path) -> bool {
         .any(|p| project.join(p).join(records::DEPLOYED_FILE).is_file())
 }
 
+/// Folders already walked below one kind's root (`skills/`, `agents/`, `commands/`), so a
+/// symlinked folder is never walked twice (loops, duplicates). A real folder always wins over
+/// a symlink to it, wherever each stands in the tree and whatever order the directory lists
+/// them in: the real folders' identities are gathered (lazily, at the first symlinked folder
+/// met) before any symlink is followed.
+struct Visited {
+    root: PathBuf,
+    seen: HashSet<(u64, u64)>,
+    real: Option<HashSet<(u64, u64)>>,
+}
+
+impl Visited {
+    fn new(root: &Path) -> Visited {
+        let mut seen = HashSet::new();
+        if let Ok(m) = std::fs::metadata(root) {
+            seen.insert((m.dev(), m.ino()));
+        }
+        Visited {
+            root: root.to_path_buf(),
+            seen,
+            real: None,
+        }
+    }
+
+    /// True the first time a real folder is entered.
+    fn enter_real(&mut self, m: &std::fs::Metadata) -> bool {
+        self.seen.insert((m.dev(), m.ino()))
+    }
+
+    /// True when a symlinked folder should be followed: not a real folder of this tree (that
+    /// one is walked as itself) and not followed before.
+    fn enter_link(&mut self, m: &std::fs::Metadata) -> bool {
+        let id = (m.dev(), m.ino());
+        let root = &self.root;
+        let real = self.real.get_or_insert_with(|| real_folders(root));
+        !real.contains(&id) && self.seen.insert(id)
+    }
+}
+
+/// The identities of the real folders below `root` (symlinks not followed), as deep as the
+/// scanner goes, at most [`MAX_ENTRIES_PER_FOLDER`] of them.
+fn real_folders(root: &Path) -> HashSet<(u64, u64)> {
+    let mut out = HashSet::new();
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        if depth > MAX_NESTING + 1 || out.len() >= MAX_ENTRIES_PER_FOLDER {
+            continue;
+        }
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in read.filter_map(|e| e.ok()) {
+            if e.file_type().is_ok_and(|t| t.is_dir())
+                && let Ok(m) = e.metadata()
+            {
+                out.insert((m.dev(), m.ino()));
+                stack.push((e.path(), depth + 1));
+            }
+        }
+    }
+    out
+}
+
 struct Scanner<'a> {
     project: &'a Path,
     prev: &'a PrevIndex,
@@ -322,10 +385,7 @@ impl Scanner<'_> {
             return;
         }
         let mut found = Vec::new();
-        let mut seen = HashSet::new();
-        if let Ok(m) = std::fs::metadata(&skills) {
-            seen.insert((m.dev(), m.ino()));
-        }
+        let mut seen = Visited::new(&skills);
         self.find_skill_dirs(&skills, 0, &mut found, &mut seen);
         if found.len() >= MAX_ENTRIES_PER_FOLDER {
             let rel = self.rel(&skills);
@@ -389,7 +449,7 @@ impl Scanner<'_> {
         dir: &Path,
         depth: usize,
         found: &mut Vec<PathBuf>,
-        seen: &mut HashSet<(u64, u64)>,
+        seen: &mut Visited,
     ) {
         if depth > MAX_NESTING {
             let rel = self.rel(dir);
@@ -411,7 +471,7 @@ impl Scanner<'_> {
             let path = entry.path();
             if ft.is_dir() {
                 if let Ok(m) = entry.metadata()
-                    && seen.insert((m.dev(), m.ino()))
+                    && seen.enter_real(&m)
                 {
                     subdirs.push(path);
                 }
@@ -419,7 +479,7 @@ impl Scanner<'_> {
                 // Follow symlinked skill folders, but never the same folder twice (loops).
                 match std::fs::metadata(&path) {
                     Ok(m) if m.is_dir() => {
-                        if seen.insert((m.dev(), m.ino())) {
+                        if seen.enter_link(&m) {
                             subdirs.push(path);
                         } else {
                             let rel = self.rel(&path);
@@ -464,7 +524,7 @@ impl Scanner<'_> {
         dir: &Path,
         depth: usize,
         out: &mut Vec<(PathBuf, std::fs::Metadata)>,
-        seen: &mut HashSet<(u64, u64)>,
+        seen: &mut Visited,
     ) {
         if depth > MAX_NESTING {
             let rel = self.rel(dir);
@@ -484,7 +544,7 @@ impl Scanner<'_> {
             let is_md = path.extension().is_some_and(|e| e == "md");
             if ft.is_dir() {
                 if let Ok(m) = entry.metadata()
-                    && seen.insert((m.dev(), m.ino()))
+                    && seen.enter_real(&m)
                 {
                     self.collect_md(&path, depth + 1, out, seen);
                 }
@@ -506,7 +566,7 @@ impl Scanner<'_> {
             } else if ft.is_symlink() {
                 match std::fs::metadata(&path) {
                     Ok(m) if m.is_dir() => {
-                        if seen.insert((m.dev(), m.ino())) {
+                        if seen.enter_link(&m) {
                             self.collect_md(&path, depth + 1, out, seen);
                         } else {
                             let rel = self.rel(&path);
@@ -538,10 +598,7 @@ impl Scanner<'_> {
             return;
         }
         let mut files = Vec::new();
-        let mut seen = HashSet::new();
-        if let Ok(m) = std::fs::metadata(&base) {
-            seen.insert((m.dev(), m.ino()));
-        }
+        let mut seen = Visited::new(&base);
         self.collect_md(&base, 0, &mut files, &mut seen);
         for (file, meta) in files {
             let source = self.rel(&file);

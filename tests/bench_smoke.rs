@@ -30,6 +30,12 @@ fn bench_reports_every_figure_on_a_tiny_corpus() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let num = |key: &str| {
+        v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing in {v}"))
+    };
+    // Times really measured: positive, and under a minute on a corpus this small.
     for key in [
         "cold_refresh_ms",
         "noop_refresh_ms",
@@ -38,20 +44,29 @@ fn bench_reports_every_figure_on_a_tiny_corpus() {
         "get_project_ms",
         "search_p50_ms",
         "search_p95_ms",
-        "db_bytes",
-        "peak_rss_mb",
         "change_to_cache_p50_ms",
         "change_to_cache_p95_ms",
         "burst_settle_ms",
         "watch_setup_ms",
-        "idle_cpu_ms_per_min",
-        "idle_rss_mb",
     ] {
-        assert!(
-            v[key].as_f64().is_some_and(|x| x >= 0.0),
-            "{key} missing in {v}"
-        );
+        let x = num(key);
+        assert!(x > 0.0 && x < 60_000.0, "{key} = {x}");
     }
+    assert!(num("search_p50_ms") <= num("search_p95_ms"));
+    assert!(num("change_to_cache_p50_ms") <= num("change_to_cache_p95_ms"));
+    // A change reaches the cache after the debounce (50 ms), never before.
+    assert!(num("change_to_cache_p50_ms") >= 50.0, "{v}");
+    // Sizes: a real database file and a real process.
+    assert!(num("db_bytes") > 16_384.0, "{v}");
+    for key in ["peak_rss_mb", "idle_rss_mb"] {
+        let x = num(key);
+        assert!(x > 1.0 && x < 1000.0, "{key} = {x}");
+    }
+    let cpu = num("idle_cpu_ms_per_min");
+    assert!(
+        (0.0..60_000.0).contains(&cpu),
+        "idle_cpu_ms_per_min = {cpu}"
+    );
     assert_eq!(v["projects"], 3);
     assert_eq!(v["artifacts"], 60);
     assert_eq!(v["burst_files"], 60);

@@ -144,6 +144,135 @@ fn diff_cache_vs_scan(m: &CacheManager, projects: &[ProjectDir], collections: &P
 }
 
 // ---------------------------------------------------------------------------------------------
+// An oracle written from the rules, not from the scanner: skills and commands with their hashes
+// ---------------------------------------------------------------------------------------------
+
+/// SkillMeat's folder hash, from its definition: Python's `sorted(Path(dir).rglob("*"))`
+/// (component-wise order, symlinked folders not entered), regular files only (a symlink to a
+/// file counts), each fed as its relative POSIX path then its bytes.
+fn skillmeat_dir_hash(dir: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    fn walk(dir: &Path, rel: &mut Vec<Vec<u8>>, out: &mut Vec<(Vec<Vec<u8>>, PathBuf)>) {
+        use std::os::unix::ffi::OsStrExt;
+        for e in fs::read_dir(dir).unwrap().map(|e| e.unwrap()) {
+            let name = e.file_name().as_bytes().to_vec();
+            let path = e.path();
+            let is_link = fs::symlink_metadata(&path).unwrap().is_symlink();
+            rel.push(name);
+            if path.is_dir() && !is_link {
+                walk(&path, rel, out);
+            } else if path.is_file() {
+                out.push((rel.clone(), path));
+            }
+            rel.pop();
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut Vec::new(), &mut files);
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Sha256::new();
+    for (rel, path) in files {
+        h.update(rel.join(&b'/'));
+        h.update(fs::read(path).unwrap());
+    }
+    hex::encode(h.finalize())
+}
+
+fn sha256_file(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(fs::read(path).unwrap()))
+}
+
+/// (path, hash) of every skill that is a real folder (not reached through a symlink): a folder
+/// below `skills/` holding a `SKILL.md`, the topmost one when they nest.
+fn oracle_real_skills(project: &Path) -> BTreeSet<(String, String)> {
+    fn walk(project: &Path, dir: &Path, out: &mut BTreeSet<(String, String)>) {
+        for e in read_sorted(dir) {
+            if fs::symlink_metadata(&e).unwrap().is_symlink() || !e.is_dir() {
+                continue;
+            }
+            if e.join("SKILL.md").is_file() {
+                let rel = e.strip_prefix(project).unwrap().display().to_string();
+                out.insert((rel, skillmeat_dir_hash(&e)));
+            } else {
+                walk(project, &e, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(project, &project.join(".claude/skills"), &mut out);
+    out
+}
+
+/// (path, hash, name) of every command: each `*.md` below `commands/` (at most 8 namespace
+/// folders deep), named by its path with `:` between namespaces.
+fn oracle_commands(project: &Path) -> BTreeSet<(String, String, String)> {
+    let base = project.join(".claude/commands");
+    let mut files = Vec::new();
+    md_files(&base, &mut files);
+    files
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "md") && f.is_file())
+        .filter(|f| f.strip_prefix(&base).unwrap().components().count() <= 9)
+        .map(|f| {
+            let rel_in = f.strip_prefix(&base).unwrap().with_extension("");
+            let name = rel_in
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(":");
+            (
+                f.strip_prefix(project).unwrap().display().to_string(),
+                sha256_file(&f),
+                name,
+            )
+        })
+        .collect()
+}
+
+/// Differences between the cache and the independent oracle (empty: agree): every command
+/// exactly, and every real skill folder with its hash (symlinked skills are the scanner's
+/// dedup rules, checked by the fresh-scan oracle above).
+fn diff_cache_vs_oracle(m: &CacheManager, projects: &[ProjectDir]) -> String {
+    let mut out = String::new();
+    for p in projects {
+        let arts = m
+            .list_artifacts(&ArtifactQuery {
+                project: Some(p.key()),
+                ..Default::default()
+            })
+            .map(|pg| pg.items)
+            .unwrap_or_default();
+        let commands: BTreeSet<(String, String, String)> = arts
+            .iter()
+            .filter(|a| a.kind == skillmeat_cache::ArtifactKind::Command)
+            .map(|a| (a.path.clone(), a.content_hash.clone(), a.name.clone()))
+            .collect();
+        let want = oracle_commands(&p.path);
+        if commands != want {
+            out.push_str(&format!(
+                "{}: commands differ from the oracle:\n  cache  {commands:?}\n  oracle {want:?}\n",
+                p.key()
+            ));
+        }
+        let skills: BTreeSet<(String, String)> = arts
+            .iter()
+            .filter(|a| a.kind == skillmeat_cache::ArtifactKind::Skill)
+            .map(|a| (a.path.clone(), a.content_hash.clone()))
+            .collect();
+        for s in oracle_real_skills(&p.path) {
+            if !skills.contains(&s) {
+                out.push_str(&format!(
+                    "{}: skill {s:?} missing or with another hash; cache has {skills:?}\n",
+                    p.key()
+                ));
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
 // The world and its operations
 // ---------------------------------------------------------------------------------------------
 
@@ -501,6 +630,8 @@ fn run_with_refreshes(n: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     prop_assert!(r.failed.is_empty(), "final refresh failures {:?}", r.failed);
     let d = diff_cache_vs_scan(&m, &w.projects, &collections);
     prop_assert!(d.is_empty(), "after the sequence:\n{d}");
+    let d = diff_cache_vs_oracle(&m, &w.projects);
+    prop_assert!(d.is_empty(), "after the sequence, against the oracle:\n{d}");
     // Nothing changed on disk since: another refresh finds no change (no phantom changes).
     let r = refresh_now(&m, true).expect("idle refresh");
     prop_assert!(
@@ -820,6 +951,13 @@ fn check_collection(manifest: Vec<u8>, lock: Vec<u8>) -> Result<(), TestCaseErro
         c
     });
     prop_assert!(!c.stamp.is_empty());
+    // The stamp is what a reload decides on: equal while nothing changed, different once a
+    // file changed size.
+    prop_assert_eq!(&Collection::stamp_of(d.path()), &c.stamp);
+    let mut longer = lock.clone();
+    longer.push(b'\n');
+    fs::write(dir.join("collection.lock"), &longer).unwrap();
+    prop_assert_ne!(&Collection::stamp_of(d.path()), &c.stamp);
     Ok(())
 }
 
@@ -887,9 +1025,27 @@ proptest! {
     }
 
     #[test]
-    fn version_comparison_never_panics(a in "\\PC{0,16}", b in "[vV]?[0-9.]{0,8}[-+a-z0-9.]{0,6}") {
-        let _ = compare_versions(&a, &b);
-        let _ = compare_versions(&b, &b);
+    fn version_comparison_is_antisymmetric_and_reflexive(
+        a in "\\PC{0,16}",
+        b in "[vV]?[0-9.]{0,8}[-+a-z0-9.]{0,6}",
+    ) {
+        let ab = compare_versions(&a, &b);
+        let ba = compare_versions(&b, &a);
+        prop_assert_eq!(ab.map(|o| o.reverse()), ba, "{} vs {}", a, b);
+        if let Some(bb) = compare_versions(&b, &b) {
+            prop_assert_eq!(bb, std::cmp::Ordering::Equal);
+        }
+        // A `v` prefix never changes the answer.
+        prop_assert_eq!(compare_versions(&format!("v{b}"), &a), ba);
+    }
+
+    #[test]
+    fn version_comparison_orders_like_the_numbers(
+        x in (0u64..50, 0u64..50, 0u64..50),
+        y in (0u64..50, 0u64..50, 0u64..50),
+    ) {
+        let (sx, sy) = (format!("{}.{}.{}", x.0, x.1, x.2), format!("v{}.{}.{}", y.0, y.1, y.2));
+        prop_assert_eq!(compare_versions(&sx, &sy), Some(x.cmp(&y)));
     }
 }
 

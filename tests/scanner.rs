@@ -1248,3 +1248,61 @@ fn a_change_only_the_walk_notices_still_reaches_the_cache() {
         "{notes:?}"
     );
 }
+
+/// A symlink to a folder of the same tree never takes that folder's place, whatever the names
+/// and the order the directory lists them in (found by the model test's independent oracle:
+/// a link listed before its target replaced the real skill).
+#[test]
+fn a_real_folder_wins_over_a_symlink_to_it() {
+    let d = project();
+    let p = d.path();
+    put(
+        p,
+        ".claude/skills/zeta/SKILL.md",
+        "---\nname: zeta\ndescription: the real one\n---\n",
+    );
+    put(
+        p,
+        ".claude/skills/group/deep/SKILL.md",
+        "---\nname: deep\ndescription: nested real one\n---\n",
+    );
+    symlink(
+        p.join(".claude/skills/zeta"),
+        p.join(".claude/skills/a-link"),
+    )
+    .unwrap();
+    symlink(
+        p.join(".claude/skills/group/deep"),
+        p.join(".claude/skills/b-link"),
+    )
+    .unwrap();
+    put(p, ".claude/commands/zz/ship.md", "Ship it\n");
+    symlink(p.join(".claude/commands/zz"), p.join(".claude/commands/aa")).unwrap();
+    let snap = scan(p);
+    let paths: Vec<(ArtifactKind, &str)> = snap
+        .artifacts
+        .iter()
+        .map(|a| (a.kind, a.path.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            (ArtifactKind::Skill, ".claude/skills/group/deep"),
+            (ArtifactKind::Skill, ".claude/skills/zeta"),
+            (ArtifactKind::Command, ".claude/commands/zz/ship.md"),
+        ]
+    );
+    for link in [
+        ".claude/skills/a-link",
+        ".claude/skills/b-link",
+        ".claude/commands/aa",
+    ] {
+        assert!(
+            snap.notes
+                .iter()
+                .any(|n| n.starts_with(link) && n.contains("already scanned")),
+            "{link}: {:?}",
+            snap.notes
+        );
+    }
+}
