@@ -1,16 +1,31 @@
 // Typed access to the shell's commands and events (window.__TAURI__, enabled by
 // `withGlobalTauri`; the capability lets this window call only these commands).
 
-export type Kind = "skill" | "agent" | "command" | "hook" | "mcp_server";
+export type Kind =
+  | "skill"
+  | "agent"
+  | "command"
+  | "hook"
+  | "mcp_server"
+  | "memory"
+  | "rule"
+  | "output_style"
+  | "plugin";
+export type Scope = "managed" | "local" | "project" | "user" | "plugin";
+export type NotLoaded =
+  | "nested_skill"
+  | "plugin_disabled"
+  | "plugin_not_installed"
+  | "hooks_disabled"
+  | "mcp_not_approved"
+  | "mcp_disabled"
+  | "shadowed"
+  | "invalid_frontmatter"
+  | "on_demand"
+  | "other_tool";
 export type Status = "fresh" | "stale" | "error" | "missing";
 
-export interface KindCounts {
-  skill: number;
-  agent: number;
-  command: number;
-  hook: number;
-  mcp_server: number;
-}
+export type KindCounts = Record<Kind, number>;
 
 export interface Project {
   id: string;
@@ -29,6 +44,7 @@ export interface Project {
   claude_md: string;
   profiles: string[];
   notes: string[];
+  problems: number;
 }
 
 export interface Artifact {
@@ -46,6 +62,11 @@ export interface Artifact {
   upstream_version: string | null;
   version_cmp: string | null;
   updated_at: number;
+  scope: Scope;
+  plugin: string | null;
+  loaded: boolean;
+  not_loaded: NotLoaded | null;
+  extra: Record<string, unknown> | null;
 }
 
 export interface ProjectDetail extends Project {
@@ -55,6 +76,13 @@ export interface ProjectDetail extends Project {
 export interface SearchHit extends Artifact {
   project_name: string;
   tier: number;
+}
+
+/** One item of one project that has a problem. */
+export interface Problem extends Artifact {
+  project_name: string;
+  problem: string;
+  detail: string;
 }
 
 export interface Page<T> {
@@ -74,6 +102,8 @@ export interface CacheStatus {
   missing: number;
   outdated: number;
   modified: number;
+  problems: number;
+  claude_json_gone: number;
   last_refresh: number | null;
   newest_refresh: number | null;
   hits: number;

@@ -4,9 +4,13 @@ import {
   call,
   onCacheEvent,
   onResync,
+  type Artifact,
   type CacheEvent,
   type CommandError,
+  type Kind,
+  type NotLoaded,
   type Page,
+  type Problem,
   type Project,
   type ProjectDetail,
   type RecentChange,
@@ -18,6 +22,47 @@ import { ago, bytes, debounce, el } from "./format";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+/** Kinds in display order, with their headings. */
+const KINDS: [Kind, string][] = [
+  ["memory", "Memory"],
+  ["rule", "Rules"],
+  ["skill", "Skills"],
+  ["agent", "Agents"],
+  ["command", "Commands"],
+  ["hook", "Hooks"],
+  ["mcp_server", "MCP servers"],
+  ["output_style", "Output styles"],
+  ["plugin", "Plugins"],
+];
+const SCOPE_ORDER = ["managed", "local", "project", "user", "plugin"];
+
+/** Why an item is not loaded, in words. */
+const NOT_LOADED: Record<NotLoaded, string> = {
+  nested_skill: "nested too deep",
+  plugin_disabled: "plugin disabled",
+  plugin_not_installed: "plugin not installed",
+  hooks_disabled: "hooks disabled",
+  mcp_not_approved: "not approved",
+  mcp_disabled: "disabled",
+  shadowed: "shadowed",
+  invalid_frontmatter: "invalid frontmatter",
+  on_demand: "on demand",
+  other_tool: "another tool's",
+};
+
+/** A path with the home folder as `~`, without its last component (the name is shown). */
+function shortPath(path: string): string {
+  const home = state.home;
+  let p = home && path.startsWith(home + "/") ? "~" + path.slice(home.length) : path;
+  const cut = p.lastIndexOf("/");
+  if (cut > 0) p = p.slice(0, cut);
+  return p;
+}
+
+function total(p: Project): number {
+  return Object.values(p.counts).reduce((a, b) => a + (b ?? 0), 0);
+}
+
 /** Rows rendered at a time; "Show more" adds the next page. */
 const PAGE = 200;
 
@@ -28,6 +73,7 @@ const state = {
   shown: PAGE,
   openProject: null as string | null,
   refreshing: false,
+  home: "" as string,
 };
 
 // ---- header -------------------------------------------------------------------------
@@ -41,6 +87,8 @@ function renderStatus(): void {
   $("stat-artifacts").textContent = `${c.artifacts}`;
   $("stat-outdated").textContent = `${c.outdated}`;
   $("stat-modified").textContent = `${c.modified}`;
+  $("stat-problems").textContent = `${c.problems ?? 0}`;
+  $("problems-title").textContent = c.problems ? `Problems (${c.problems})` : "Problems";
   $("stat-db").textContent = bytes(c.db_bytes);
   const reads = c.hits + c.misses;
   $("stat-hits").textContent = reads ? `${Math.round((c.hits * 100) / reads)}%` : "–";
@@ -79,16 +127,10 @@ function sortValue(p: Project, key: string): string | number {
   switch (key) {
     case "status":
       return STATUS_ORDER[p.status] ?? 9;
-    case "skill":
-      return p.counts.skill;
-    case "agent":
-      return p.counts.agent;
-    case "command":
-      return p.counts.command;
-    case "hook":
-      return p.counts.hook;
-    case "mcp":
-      return p.counts.mcp_server;
+    case "items":
+      return total(p);
+    case "problems":
+      return p.problems ?? 0;
     case "updated":
       return p.refreshed_at ?? 0;
     default:
@@ -125,21 +167,22 @@ function renderProjects(): void {
     tr.dataset.id = p.id;
     if (p.id === state.openProject) tr.classList.add("selected");
     const name = el("td", "name");
-    name.append(el("strong", undefined, p.name), el("small", "path", p.path));
+    name.title = p.path;
+    name.append(el("strong", undefined, p.name), el("small", "path", shortPath(p.path)));
     const st = el("td");
     st.append(badge(p.status));
-    if (p.outdated_count) st.append(el("span", "badge outdated", `${p.outdated_count} outdated`));
-    if (p.modified_count) st.append(el("span", "badge modified", `${p.modified_count} modified`));
-    tr.append(
-      name,
-      st,
-      el("td", "num", `${p.counts.skill}`),
-      el("td", "num", `${p.counts.agent}`),
-      el("td", "num", `${p.counts.command}`),
-      el("td", "num", `${p.counts.hook}`),
-      el("td", "num", `${p.counts.mcp_server}`),
-      el("td", "when", ago(p.refreshed_at, now)),
-    );
+    const flags: string[] = [];
+    if (p.outdated_count) flags.push(`${p.outdated_count} outdated`);
+    if (p.modified_count) flags.push(`${p.modified_count} locally modified`);
+    st.title = [p.status, ...flags].join(" · ");
+    if (flags.length) st.append(el("span", "badge outdated", `${p.outdated_count + p.modified_count}`));
+    const items = el("td", "num", `${total(p)}`);
+    items.title = KINDS.filter(([k]) => p.counts[k])
+      .map(([k, label]) => `${p.counts[k]} ${label.toLowerCase()}`)
+      .join(" · ");
+    const problems = el("td", "num");
+    if (p.problems) problems.append(el("span", "badge problem", `${p.problems}`));
+    tr.append(name, st, items, problems, el("td", "when", ago(p.refreshed_at, now)));
     frag.append(tr);
   }
   rows.replaceChildren(frag);
@@ -162,28 +205,90 @@ async function openProject(id: string): Promise<void> {
   if (state.openProject !== id) return;
   $("pv-name").textContent = d.name;
   $("pv-path").textContent = d.path;
+  const counts = KINDS.filter(([k]) => d.counts[k]).map(([k, label]) => `${d.counts[k]} ${label.toLowerCase()}`);
   $("pv-meta").textContent =
-    `${d.status} · refreshed ${ago(d.refreshed_at)} · ${d.counts.skill} skills, ${d.counts.agent} agents, ` +
-    `${d.counts.command} commands, ${d.counts.hook} hooks, ${d.counts.mcp_server} MCP servers · CLAUDE.md ${d.claude_md}` +
+    `${d.status} · refreshed ${ago(d.refreshed_at)} · ${counts.join(", ") || "nothing cached"}` +
+    (d.problems ? ` · ${d.problems} problem${d.problems === 1 ? "" : "s"}` : "") +
     (d.error ? ` · error: ${d.error}` : "");
   const notes = $("pv-notes");
   notes.replaceChildren(...d.notes.map((n) => el("li", undefined, n)));
-  const rows = document.createDocumentFragment();
-  for (const a of d.artifacts) {
-    const tr = el("tr");
-    tr.dataset.path = a.path;
-    const flags = el("td");
-    if (a.outdated) flags.append(el("span", "badge outdated", a.upstream_version ? `outdated → ${a.upstream_version}` : "outdated"));
-    if (a.local_modified) flags.append(el("span", "badge modified", "locally modified"));
-    if (a.frontmatter === "malformed") flags.append(el("span", "badge error", "bad frontmatter"));
-    const name = el("td", "name");
-    name.append(el("strong", undefined, a.name), el("small", "path", a.path));
-    tr.append(el("td", "kind", a.kind.replace("_", " ")), name, el("td", undefined, a.version ?? ""), flags, el("td", "desc", a.description));
-    rows.append(tr);
-  }
-  $("pv-artifacts").replaceChildren(rows);
+  $("pv-artifacts").replaceChildren(itemRows(d.artifacts));
   $("project-view").hidden = false;
   renderProjects();
+}
+
+/** A project's items, grouped by kind, then by scope (a heading row per group). */
+function itemRows(artifacts: Artifact[]): DocumentFragment {
+  const rows = document.createDocumentFragment();
+  // What each plugin provides, for its own row.
+  const provided = new Map<string, number>();
+  for (const a of artifacts) {
+    if (a.plugin && a.kind !== "plugin") provided.set(a.plugin, (provided.get(a.plugin) ?? 0) + 1);
+  }
+  for (const [kind, label] of KINDS) {
+    const ofKind = artifacts.filter((a) => a.kind === kind);
+    if (!ofKind.length) continue;
+    const scopes = [...new Set(ofKind.map((a) => a.scope ?? "project"))].sort(
+      (x, y) => SCOPE_ORDER.indexOf(x) - SCOPE_ORDER.indexOf(y),
+    );
+    for (const scope of scopes) {
+      const group = ofKind.filter((a) => (a.scope ?? "project") === scope);
+      const head = el("tr", "group");
+      const th = el("th", undefined, `${label} · ${scope} (${group.length})`);
+      th.colSpan = 4;
+      head.append(th);
+      rows.append(head);
+      for (const a of group) rows.append(itemRow(a, provided));
+    }
+  }
+  return rows;
+}
+
+function itemRow(a: Artifact, provided: Map<string, number>): HTMLTableRowElement {
+  const tr = el("tr");
+  tr.dataset.path = a.path;
+  if (a.loaded === false) tr.classList.add("not-loaded");
+  const name = el("td", "name");
+  name.title = a.path;
+  name.append(el("strong", undefined, a.name), el("small", "path", a.path));
+  const scope = el("td");
+  scope.append(el("span", "badge scope", a.scope ?? "project"));
+  if (a.plugin && a.kind !== "plugin") scope.title = `from ${a.plugin}`;
+  const flags = el("td");
+  if (a.loaded === false && a.not_loaded) {
+    const quiet = a.not_loaded === "on_demand" || a.not_loaded === "other_tool";
+    flags.append(el("span", quiet ? "badge ondemand" : "badge notloaded", `not loaded: ${NOT_LOADED[a.not_loaded] ?? a.not_loaded}`));
+  } else if (a.loaded !== false) {
+    flags.append(el("span", "badge fresh", "loaded"));
+  }
+  if (a.outdated) flags.append(el("span", "badge outdated", a.upstream_version ? `outdated → ${a.upstream_version}` : "outdated"));
+  if (a.local_modified) flags.append(el("span", "badge modified", "locally modified"));
+  if (a.frontmatter === "malformed") flags.append(el("span", "badge error", "bad frontmatter"));
+  flags.title = flags.innerText;
+  let text = a.description;
+  if (a.kind === "plugin") {
+    const n = provided.get(a.name) ?? 0;
+    text = `${n} item${n === 1 ? "" : "s"} provided${a.description ? ` · ${a.description}` : ""}`;
+  }
+  const desc = el("td", "desc", text);
+  desc.title = text;
+  tr.append(name, scope, flags, desc);
+  return tr;
+}
+
+// ---- problems -----------------------------------------------------------------------
+
+async function loadProblems(): Promise<void> {
+  const list = await call<Problem[]>("problems", { limit: 100 });
+  const items = list.map((p) => {
+    const li = el("li");
+    li.dataset.project = p.project;
+    li.tabIndex = 0;
+    li.append(el("strong", undefined, p.project_name), el("span", undefined, `${p.kind.replace("_", " ")} ${p.name}: ${p.detail}`));
+    return li;
+  });
+  $("problems").replaceChildren(...items);
+  $("problems-none").hidden = list.length > 0;
 }
 
 function closeProject(): void {
@@ -208,7 +313,14 @@ async function runSearch(): Promise<void> {
     const li = el("li");
     li.tabIndex = 0;
     li.dataset.project = h.project;
-    li.append(el("span", "kind", h.kind.replace("_", " ")), el("strong", undefined, h.name), el("span", "proj", h.project_name), el("span", "desc", h.description));
+    const name = el("strong", undefined, h.name);
+    if (h.loaded === false && h.not_loaded) name.title = `not loaded: ${NOT_LOADED[h.not_loaded] ?? h.not_loaded}`;
+    li.append(
+      el("span", "kind", h.kind.replace("_", " ")),
+      name,
+      el("span", "proj", `${h.project_name} · ${h.scope ?? "project"}`),
+      el("span", "desc", h.description),
+    );
     list.append(li);
   }
   box.replaceChildren(el("p", "meta", `${page.total} match${page.total === 1 ? "" : "es"} for “${q}”`), list);
@@ -317,6 +429,7 @@ async function saveSettings(ev: Event): Promise<void> {
 const reloadAll = debounce(async () => {
   try {
     await Promise.all([loadStatus(), loadProjects(), loadChanges()]);
+    await loadProblems();
     if (state.openProject) await openProject(state.openProject).catch(() => closeProject());
   } catch (e) {
     fail(e);
@@ -386,7 +499,7 @@ function wire(): void {
     const id = row?.dataset.id ?? row?.dataset.project;
     if (id) void openProject(id).catch(fail);
   };
-  for (const id of ["project-rows", "search-results", "changes"]) {
+  for (const id of ["project-rows", "search-results", "changes", "problems"]) {
     $(id).addEventListener("click", (e) => openFrom(e.target));
     $(id).addEventListener("keydown", (e) => {
       if ((e as KeyboardEvent).key === "Enter") openFrom(e.target);
@@ -413,13 +526,22 @@ function wire(): void {
   }, 20_000);
 }
 
+/** The home folder, to show paths as `~/...` (the config file lives in `~/.skillmeat/`). */
+async function loadHome(): Promise<void> {
+  const s = await call<Settings>("get_settings");
+  const cut = s.config_file.indexOf("/.skillmeat/");
+  state.home = cut > 0 ? s.config_file.slice(0, cut) : "";
+}
+
 async function start(): Promise<void> {
   wire();
+
   // Listen first so nothing that happens while loading is missed.
   await onCacheEvent(onEvent);
   await onResync(reloadAll);
   try {
-    await Promise.all([loadStatus(), loadProjects(), loadChanges()]);
+    await Promise.all([loadHome(), loadStatus(), loadProjects(), loadChanges(), loadProblems()]);
+    renderProjects();
   } catch (e) {
     fail(e);
   }
