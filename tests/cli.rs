@@ -225,7 +225,8 @@ fn refresh_then_list_json() {
     assert_eq!(alpha["origin"], "discovered");
     assert_eq!(
         alpha["counts"],
-        serde_json::json!({"skill": 1, "agent": 1, "command": 1, "hook": 1, "mcp_server": 1})
+        serde_json::json!({"skill": 1, "agent": 1, "command": 1, "hook": 1, "mcp_server": 1,
+            "memory": 0, "rule": 0, "output_style": 0, "plugin": 0})
     );
     assert_eq!(alpha["outdated_count"], 1);
     assert_eq!(alpha["modified_count"], 0);
