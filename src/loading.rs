@@ -62,14 +62,7 @@ pub fn resolve(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
         }
     }
     for a in snap.artifacts.iter_mut() {
-        a.not_loaded = why_not(
-            a,
-            ctx,
-            &settings,
-            &disabled_mcp,
-            &local_mcp,
-            &skill_names,
-        );
+        a.not_loaded = why_not(a, ctx, &settings, &disabled_mcp, &local_mcp, &skill_names);
         a.loaded = a.not_loaded.is_none();
     }
 }
@@ -98,9 +91,7 @@ fn why_not(
                 if depth > 1 {
                     return Some(NotLoaded::NestedSkill);
                 }
-                if !ctx.user_scope
-                    && a.scope != Scope::Plugin
-                    && ctx.user.skill_names.contains(dir)
+                if !ctx.user_scope && a.scope != Scope::Plugin && ctx.user.skill_names.contains(dir)
                 {
                     return Some(NotLoaded::Shadowed);
                 }
@@ -115,13 +106,15 @@ fn why_not(
         }
         ArtifactKind::Agent => {
             // Source: code.claude.com/docs/en/sub-agents: `name` and `description` required.
+            // Frontmatter strict YAML rejects but whose fields a lenient reading recovers
+            // (`description: ... Examples: ...`) is loaded by Claude Code; it stays a
+            // `malformed_frontmatter` problem.
             let name_set = a
                 .extra
                 .get("name_set")
                 .and_then(|b| b.as_bool())
                 .unwrap_or(true);
-            (a.frontmatter != FrontmatterState::Ok || !name_set || a.description.is_empty())
-                .then_some(NotLoaded::InvalidFrontmatter)
+            (!name_set || a.description.is_empty()).then_some(NotLoaded::InvalidFrontmatter)
         }
         ArtifactKind::Hook => settings
             .disable_all_hooks()
@@ -194,8 +187,7 @@ pub fn problem_of(a: &ScannedArtifact) -> Option<&'static str> {
     if a.frontmatter == FrontmatterState::Malformed {
         return Some("malformed_frontmatter");
     }
-    if a
-        .extra
+    if a.extra
         .get("dangling_imports")
         .and_then(|d| d.as_array())
         .is_some_and(|d| !d.is_empty())
@@ -246,7 +238,10 @@ pub fn problem_detail(
                         .collect()
                 })
                 .unwrap_or_default();
-            format!("{path} imports files that do not exist: {}", list.join(", "))
+            format!(
+                "{path} imports files that do not exist: {}",
+                list.join(", ")
+            )
         }
         other => format!("{noun} `{name}`: {other}"),
     }

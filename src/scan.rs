@@ -309,7 +309,10 @@ fn scan_inner(
         let servers = if ctx.user_scope {
             &ctx.user_mcp[..]
         } else {
-            ctx.local.as_ref().map(|l| &l.mcp_servers[..]).unwrap_or(&[])
+            ctx.local
+                .as_ref()
+                .map(|l| &l.mcp_servers[..])
+                .unwrap_or(&[])
         };
         for e in servers {
             sc.snap.artifacts.push(claude_json_server(e));
@@ -339,7 +342,9 @@ fn scan_inner(
 /// True when the folder has Claude Code configuration other than a `.claude/` folder:
 /// `CLAUDE.md`, `CLAUDE.local.md`, `.mcp.json`, or local-scope MCP servers.
 pub fn has_other_config(project: &Path, ctx: &ScanContext) -> bool {
-    ctx.local.as_ref().is_some_and(|l| !l.mcp_servers.is_empty())
+    ctx.local
+        .as_ref()
+        .is_some_and(|l| !l.mcp_servers.is_empty())
         || ["CLAUDE.md", "CLAUDE.local.md", ".mcp.json"]
             .iter()
             .any(|f| project.join(f).is_file())

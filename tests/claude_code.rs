@@ -42,7 +42,10 @@ fn a_skill_nested_two_levels_deep_is_listed_as_not_loaded_with_the_folder_that_w
     let m = env.open();
     m.refresh_all(true).unwrap();
     let list = items(&m, &p);
-    assert_eq!(state(&list, ArtifactKind::Skill, "top"), (true, None, Scope::Project));
+    assert_eq!(
+        state(&list, ArtifactKind::Skill, "top"),
+        (true, None, Scope::Project)
+    );
     assert_eq!(
         state(&list, ArtifactKind::Skill, "child"),
         (false, Some(NotLoaded::NestedSkill), Scope::Project)
@@ -90,7 +93,10 @@ fn memory_files_have_their_scope_and_their_imports_and_a_dangling_import_is_a_pr
     let m = env.open();
     m.refresh_all(true).unwrap();
     let list = items(&m, &p);
-    assert_eq!(state(&list, ArtifactKind::Memory, "CLAUDE.md"), (true, None, Scope::Project));
+    assert_eq!(
+        state(&list, ArtifactKind::Memory, "CLAUDE.md"),
+        (true, None, Scope::Project)
+    );
     assert_eq!(
         state(&list, ArtifactKind::Memory, ".claude/CLAUDE.md"),
         (true, None, Scope::Project)
@@ -100,8 +106,14 @@ fn memory_files_have_their_scope_and_their_imports_and_a_dangling_import_is_a_pr
         (true, None, Scope::Local)
     );
     let root = item(&list, ArtifactKind::Memory, "CLAUDE.md");
-    assert_eq!(root.extra["imports"], serde_json::json!(["docs/style.md", "missing.md"]));
-    assert_eq!(root.extra["dangling_imports"], serde_json::json!(["missing.md"]));
+    assert_eq!(
+        root.extra["imports"],
+        serde_json::json!(["docs/style.md", "missing.md"])
+    );
+    assert_eq!(
+        root.extra["dangling_imports"],
+        serde_json::json!(["missing.md"])
+    );
     let problems = m.problems(Some(&p.key())).unwrap();
     let codes: Vec<&str> = problems.iter().map(|p| p.problem.as_str()).collect();
     assert_eq!(codes, ["dangling_import"]);
@@ -134,7 +146,10 @@ fn rules_with_paths_load_on_demand_and_output_styles_are_listed() {
     let m = env.open();
     m.refresh_all(true).unwrap();
     let list = items(&m, &p);
-    assert_eq!(state(&list, ArtifactKind::Rule, "always"), (true, None, Scope::Project));
+    assert_eq!(
+        state(&list, ArtifactKind::Rule, "always"),
+        (true, None, Scope::Project)
+    );
     assert_eq!(
         state(&list, ArtifactKind::Rule, "frontend/react"),
         (false, Some(NotLoaded::OnDemand), Scope::Project)
@@ -159,12 +174,21 @@ fn an_agent_without_a_description_is_not_loaded() {
     let env = TestEnv::new();
     let p = env.project("alpha");
     p.agent("good", "good", "Reviews code");
-    p.write(".claude/agents/nodesc.md", "---\nname: nodesc\n---\nYou are nobody.\n");
-    p.write(".claude/agents/noname.md", "---\ndescription: Anonymous\n---\nHi.\n");
+    p.write(
+        ".claude/agents/nodesc.md",
+        "---\nname: nodesc\n---\nYou are nobody.\n",
+    );
+    p.write(
+        ".claude/agents/noname.md",
+        "---\ndescription: Anonymous\n---\nHi.\n",
+    );
     let m = env.open();
     m.refresh_all(true).unwrap();
     let list = items(&m, &p);
-    assert_eq!(state(&list, ArtifactKind::Agent, "good"), (true, None, Scope::Project));
+    assert_eq!(
+        state(&list, ArtifactKind::Agent, "good"),
+        (true, None, Scope::Project)
+    );
     assert_eq!(
         state(&list, ArtifactKind::Agent, "nodesc").1,
         Some(NotLoaded::InvalidFrontmatter)
@@ -187,7 +211,11 @@ fn a_skill_wins_over_a_command_and_a_personal_skill_over_a_project_skill() {
     p.skill("review", "review", "Project reviewer");
     let user_skill = env.home.join(".claude/skills/review/SKILL.md");
     fs::create_dir_all(user_skill.parent().unwrap()).unwrap();
-    fs::write(&user_skill, "---\nname: review\ndescription: Mine\n---\nx\n").unwrap();
+    fs::write(
+        &user_skill,
+        "---\nname: review\ndescription: Mine\n---\nx\n",
+    )
+    .unwrap();
     let m = env.open();
     m.refresh_all(true).unwrap();
     let list = items(&m, &p);
@@ -207,7 +235,10 @@ fn a_skill_wins_over_a_command_and_a_personal_skill_over_a_project_skill() {
     fs::remove_dir_all(user_skill.parent().unwrap()).unwrap();
     m.refresh_project(&p.key(), true).unwrap();
     let list = items(&m, &p);
-    assert_eq!(state(&list, ArtifactKind::Skill, "review"), (true, None, Scope::Project));
+    assert_eq!(
+        state(&list, ArtifactKind::Skill, "review"),
+        (true, None, Scope::Project)
+    );
 }
 
 #[test]
@@ -217,12 +248,12 @@ fn disable_all_hooks_turns_every_hook_off_and_each_handler_type_shows_its_target
     let env = TestEnv::new();
     let p = env.project("alpha");
     let hooks = serde_json::json!({"hooks": {
-        "PreToolUse": [{"matcher": "Bash", "hooks": [
-            {"type": "command", "command": "./check.sh"},
-            {"type": "http", "url": "https://user:pw@hooks.example.com/in?token=abc"},
-            {"type": "prompt", "prompt": "Is this safe?"},
-            {"type": "mcp_tool", "server": "guard", "tool": "inspect"}
-        ]}]}});
+    "PreToolUse": [{"matcher": "Bash", "hooks": [
+        {"type": "command", "command": "./check.sh"},
+        {"type": "http", "url": "https://user:pw@hooks.example.com/in?token=abc"},
+        {"type": "prompt", "prompt": "Is this safe?"},
+        {"type": "mcp_tool", "server": "guard", "tool": "inspect"}
+    ]}]}});
     p.write(".claude/settings.json", &hooks.to_string());
     let m = env.open();
     m.refresh_all(true).unwrap();
@@ -240,10 +271,16 @@ fn disable_all_hooks_turns_every_hook_off_and_each_handler_type_shows_its_target
             ("guard/inspect".to_string(), true),
         ]
     );
-    p.write(".claude/settings.local.json", r#"{"disableAllHooks": true}"#);
+    p.write(
+        ".claude/settings.local.json",
+        r#"{"disableAllHooks": true}"#,
+    );
     m.refresh_project(&p.key(), true).unwrap();
     let list = items(&m, &p);
-    let hooks: Vec<_> = list.iter().filter(|a| a.kind == ArtifactKind::Hook).collect();
+    let hooks: Vec<_> = list
+        .iter()
+        .filter(|a| a.kind == ArtifactKind::Hook)
+        .collect();
     assert_eq!(hooks.len(), 4);
     assert!(
         hooks
@@ -300,11 +337,31 @@ fn mcp_servers_of_every_scope_with_approvals_and_local_over_project() {
         vec![
             ("approved".into(), Scope::Project, true, None),
             ("both".into(), Scope::Local, true, None),
-            ("both".into(), Scope::Project, false, Some(NotLoaded::Shadowed)),
+            (
+                "both".into(),
+                Scope::Project,
+                false,
+                Some(NotLoaded::Shadowed)
+            ),
             ("db".into(), Scope::Local, true, None),
-            ("off".into(), Scope::Project, false, Some(NotLoaded::McpDisabled)),
-            ("pending".into(), Scope::Project, false, Some(NotLoaded::McpNotApproved)),
-            ("rejected".into(), Scope::Project, false, Some(NotLoaded::McpDisabled)),
+            (
+                "off".into(),
+                Scope::Project,
+                false,
+                Some(NotLoaded::McpDisabled)
+            ),
+            (
+                "pending".into(),
+                Scope::Project,
+                false,
+                Some(NotLoaded::McpNotApproved)
+            ),
+            (
+                "rejected".into(),
+                Scope::Project,
+                false,
+                Some(NotLoaded::McpDisabled)
+            ),
         ]
     );
     // The user-scope server belongs to the user scope (the home folder's row), once.
@@ -380,7 +437,10 @@ fn projects_listed_in_claude_json_are_discovered_and_gone_folders_are_only_count
         .map(|p| p.path)
         .collect();
     paths.sort();
-    let mut want = vec![outside.display().to_string(), local_only.display().to_string()];
+    let mut want = vec![
+        outside.display().to_string(),
+        local_only.display().to_string(),
+    ];
     want.sort();
     assert_eq!(paths, want);
     let st = m.status().unwrap();
@@ -491,7 +551,10 @@ fn no_secret_from_claude_json_or_mcp_json_reaches_the_database_file() {
     }
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains("PGPASSWORD"), "env key names are stored");
-    assert!(!text.contains("SECRET"), "a secret value reached the database");
+    assert!(
+        !text.contains("SECRET"),
+        "a secret value reached the database"
+    );
 }
 
 #[test]
@@ -501,7 +564,11 @@ fn claude_config_dir_moves_claude_json_and_the_user_scope() {
     let mut env = TestEnv::new();
     let dir = env.base.join("cc-config");
     fs::create_dir_all(dir.join("skills/review")).unwrap();
-    fs::write(dir.join("skills/review/SKILL.md"), "---\nname: review\n---\n").unwrap();
+    fs::write(
+        dir.join("skills/review/SKILL.md"),
+        "---\nname: review\n---\n",
+    )
+    .unwrap();
     let p = env.project("alpha");
     p.skill("review", "review", "Project reviewer");
     fs::write(

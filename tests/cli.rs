@@ -757,3 +757,81 @@ fn no_hidden_row_limit_with_150_projects() {
     assert_eq!(e.ok(&["clear", "-y"]).trim(), "cleared 150 project(s)");
     assert_eq!(e.list()["total"], 0);
 }
+
+#[test]
+fn problems_scope_and_loaded_filters_from_the_command_line() {
+    // Source: anthropics/claude-code#88400 (nested skills not loaded); code.claude.com/docs/en/mcp
+    // (local scope in ~/.claude.json; project servers need approval).
+    let e = Env::new();
+    let alpha = e.root_canon().join("alpha");
+    put(
+        &alpha,
+        ".claude/skills/group/inner/SKILL.md",
+        "---\nname: inner\ndescription: deep\n---\n",
+    );
+    let claude_json = serde_json::json!({"projects": {
+        alpha.display().to_string(): {"mcpServers": {"db": {"command": "pg", "env": {"PGPASSWORD": "pw-123"}}}}
+    }});
+    put(e.home.path(), ".claude.json", claude_json.to_string());
+    e.ok(&["refresh"]);
+
+    let problems = e.json(&["problems", &e.project_path("alpha")]);
+    let mut got: Vec<(String, String)> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["problem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("github".to_string(), "mcp_not_approved".to_string()),
+            ("inner".to_string(), "nested_skill".to_string()),
+            // Its description holds "Examples: <example>Context: user: review": loaded, but
+            // not valid YAML.
+            ("reviewer".to_string(), "malformed_frontmatter".to_string()),
+        ]
+    );
+    assert_eq!(e.json(&["status"])["problems"], 3);
+
+    let local = e.json(&["artifacts", "--scope", "local"]);
+    let items = local["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "db");
+    assert_eq!(items[0]["scope"], "local");
+    assert_eq!(items[0]["loaded"], true);
+    assert_eq!(items[0]["not_loaded"], Value::Null);
+    assert_eq!(
+        items[0]["extra"]["env_keys"],
+        serde_json::json!(["PGPASSWORD"])
+    );
+
+    let not_loaded = e.json(&["artifacts", "--not-loaded"]);
+    let mut names: Vec<&str> = not_loaded["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["github", "inner"]);
+    let hits = e.json(&["search", "inner", "--not-loaded"]);
+    assert_eq!(hits["total"], 1);
+    assert_eq!(e.json(&["search", "inner", "--loaded"])["total"], 0);
+
+    let show = e.ok(&["show", &e.project_path("alpha")]);
+    assert!(
+        show.contains("local scope") && show.contains("project scope"),
+        "{show}"
+    );
+    assert!(show.contains("no: nested_skill"), "{show}");
+    let bad = e.run(&["artifacts", "--scope", "galaxy"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(!fs::read(e.db()).unwrap().windows(6).any(|w| w == b"pw-123"));
+}

@@ -33,11 +33,7 @@ pub struct ProjectEntry {
 impl ProjectEntry {
     /// A fingerprint of everything that decides what this project loads.
     pub fn digest(&self) -> String {
-        crate::hash::hash_bytes(
-            serde_json::to_string(self)
-                .unwrap_or_default()
-                .as_bytes(),
-        )[..16]
+        crate::hash::hash_bytes(serde_json::to_string(self).unwrap_or_default().as_bytes())[..16]
             .to_string()
     }
 
@@ -217,15 +213,22 @@ mod tests {
     fn a_half_written_file_keeps_the_last_good_reading() {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join(".claude.json");
-        std::fs::write(&f, r#"{"projects": {"/p": {"mcpServers": {"db": {"command": "pg"}}}}}"#)
-            .unwrap();
+        std::fs::write(
+            &f,
+            r#"{"projects": {"/p": {"mcpServers": {"db": {"command": "pg"}}}}}"#,
+        )
+        .unwrap();
         let r = ClaudeJsonReader::default();
         let good = r.read(&f, || None);
         assert!(good.note.is_none() && good.fresh);
         assert_eq!(good.summary.projects["/p"].mcp_servers[0].name, "db");
         std::fs::write(&f, r#"{"projects": {"/p": {"mcpSer"#).unwrap();
         let bad = r.read(&f, || None);
-        assert!(bad.note.as_deref().unwrap().contains("last good"), "{:?}", bad.note);
+        assert!(
+            bad.note.as_deref().unwrap().contains("last good"),
+            "{:?}",
+            bad.note
+        );
         assert_eq!(bad.summary.projects["/p"].mcp_servers[0].name, "db");
     }
 

@@ -130,7 +130,10 @@ mod tests {
             "headers": {"Authorization": "Bearer s3cr3t"}, "env": {"TOKEN": "v4lue"}});
         let e = McpEntry::from_spec("x", &spec);
         let text = serde_json::to_string(&e).unwrap();
-        assert!(!text.contains("s3cr3t") && !text.contains("v4lue"), "{text}");
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("v4lue"),
+            "{text}"
+        );
         assert_eq!(e.header_names, ["Authorization"]);
         assert_eq!(e.env_keys, ["TOKEN"]);
     }

@@ -43,7 +43,9 @@ impl SettingsView {
         };
         SettingsView {
             disable_all_hooks: v.get("disableAllHooks").and_then(|b| b.as_bool()),
-            enable_all_project_mcp: v.get("enableAllProjectMcpServers").and_then(|b| b.as_bool()),
+            enable_all_project_mcp: v
+                .get("enableAllProjectMcpServers")
+                .and_then(|b| b.as_bool()),
             enabled_mcpjson: strings("enabledMcpjsonServers"),
             disabled_mcpjson: strings("disabledMcpjsonServers"),
             enabled_plugins: v

@@ -463,7 +463,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if json {
                 print_json(&p);
             } else {
-                let mut t = Table::new(&["KIND", "NAME", "SCOPE", "LOADED", "FLAGS", "PROJECT", "PATH"]);
+                let mut t = Table::new(&[
+                    "KIND", "NAME", "SCOPE", "LOADED", "FLAGS", "PROJECT", "PATH",
+                ]);
                 for a in &p.items {
                     t.row(vec![
                         a.kind.to_string(),

@@ -128,7 +128,10 @@ impl CacheManager {
         }
         let store = &self.inner.store;
         if !store.is_read_only()
-            && store.meta_get(GONE_KEY)?.and_then(|v| v.parse::<u64>().ok()) != Some(gone)
+            && store
+                .meta_get(GONE_KEY)?
+                .and_then(|v| v.parse::<u64>().ok())
+                != Some(gone)
         {
             store.meta_set(GONE_KEY, &gone.to_string())?;
         }
@@ -154,7 +157,9 @@ impl CacheManager {
             .problems(id.as_deref())?
             .into_iter()
             .map(|(a, project_name, problem)| Problem {
-                detail: crate::loading::problem_detail(a.kind, &a.name, &a.path, &a.extra, &problem),
+                detail: crate::loading::problem_detail(
+                    a.kind, &a.name, &a.path, &a.extra, &problem,
+                ),
                 artifact: a,
                 project_name,
                 problem,

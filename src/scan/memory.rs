@@ -109,10 +109,7 @@ impl Scanner<'_> {
                 }
             };
             let fm = frontmatter::parse(&String::from_utf8_lossy(&head));
-            let rel: PathBuf = file
-                .strip_prefix(&base)
-                .unwrap_or(&file)
-                .with_extension("");
+            let rel: PathBuf = file.strip_prefix(&base).unwrap_or(&file).with_extension("");
             let default_name = rel.to_string_lossy().replace('\\', "/");
             let mut art =
                 artifact_from_frontmatter(kind, &fm, default_name, source, content_hash, &stamp);
