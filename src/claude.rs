@@ -4,4 +4,5 @@
 pub mod claude_json;
 pub mod context;
 pub mod mcp;
+pub mod plugins;
 pub mod settings;

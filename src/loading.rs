@@ -39,11 +39,12 @@ pub fn resolve(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
         .unwrap_or_default();
 
     for a in snap.artifacts.iter_mut() {
-        if a.scope != Scope::Plugin {
+        // Plugins and their components carry their plugin's state from the scan.
+        let from_plugin = a.scope == Scope::Plugin || a.kind == ArtifactKind::Plugin;
+        if !from_plugin {
             a.scope = scope_of(a, ctx.user_scope);
+            a.not_loaded = None;
         }
-        a.loaded = true;
-        a.not_loaded = None;
     }
     // Names that win over others: local MCP servers, loaded skills of this scope.
     let local_mcp: HashSet<String> = snap
@@ -62,7 +63,9 @@ pub fn resolve(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
         }
     }
     for a in snap.artifacts.iter_mut() {
-        a.not_loaded = why_not(a, ctx, &settings, &disabled_mcp, &local_mcp, &skill_names);
+        a.not_loaded = a
+            .not_loaded
+            .or_else(|| why_not(a, ctx, &settings, &disabled_mcp, &local_mcp, &skill_names));
         a.loaded = a.not_loaded.is_none();
     }
 }

@@ -3,6 +3,7 @@
 //! scan's is not re-read: its previous artifacts are reused.
 
 mod memory;
+mod plugins;
 
 pub use memory::{imports_of, resolve_import};
 
@@ -317,6 +318,7 @@ fn scan_inner(
         for e in servers {
             sc.snap.artifacts.push(claude_json_server(e));
         }
+        sc.scan_plugins(ctx);
     }
     let stamps = sc.stamps.take();
     snap.claude_md = match std::fs::symlink_metadata(project.join("CLAUDE.md")) {
@@ -421,7 +423,12 @@ impl Scanner<'_> {
 
     /// Skills: any folder below `skills/` holding a SKILL.md, at any depth; the topmost wins.
     fn scan_skills(&mut self, profile_dir: &Path) {
-        let skills = profile_dir.join("skills");
+        self.scan_skills_in(&profile_dir.join("skills"));
+    }
+
+    /// Skills below one `skills/` folder.
+    fn scan_skills_in(&mut self, skills: &Path) {
+        let skills = skills.to_path_buf();
         if !skills.is_dir() {
             return;
         }
@@ -755,7 +762,11 @@ impl Scanner<'_> {
 
     /// MCP servers: each key of `mcpServers` in `<project>/.mcp.json`.
     fn scan_mcp(&mut self, file: &Path) {
-        let source = ".mcp.json";
+        self.scan_mcp_file(file, ".mcp.json");
+    }
+
+    /// MCP servers of one JSON file with an `mcpServers` object (`source` is its name).
+    fn scan_mcp_file(&mut self, file: &Path, source: &str) {
         let Some((stamp, json)) = self.read_json(file, source) else {
             return;
         };

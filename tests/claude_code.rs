@@ -626,3 +626,150 @@ fn a_noise_write_to_claude_json_rescans_no_project_and_a_server_change_rescans_o
     assert!(items(&m, &a).iter().any(|x| x.name == "cache"));
     assert!(items(&m, &b).iter().all(|x| x.name != "cache"));
 }
+
+/// A plugin folder with one of each component, named `ns` in its manifest.
+fn plugin_folder(dir: &std::path::Path, ns: &str) {
+    let w = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    };
+    w(
+        ".claude-plugin/plugin.json",
+        &serde_json::json!({"name": ns, "version": "1.2.0", "description": format!("The {ns} plugin"),
+            "commands": "./extra-commands"})
+        .to_string(),
+    );
+    w(
+        "skills/lint/SKILL.md",
+        "---\nname: lint\ndescription: Lints\n---\n",
+    );
+    w("commands/fmt.md", "---\ndescription: Formats\n---\n");
+    w("extra-commands/ship.md", "---\ndescription: Ships\n---\n");
+    w(
+        "agents/guard.md",
+        "---\nname: guard\ndescription: Guards\n---\n",
+    );
+    w(
+        "hooks/hooks.json",
+        r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "./done.sh"}]}]}}"#,
+    );
+    w(
+        ".mcp.json",
+        r#"{"mcpServers": {"search": {"command": "srch"}}}"#,
+    );
+}
+
+#[test]
+fn plugins_enabled_by_the_most_specific_settings_with_namespaced_components() {
+    // Source: code.claude.com/docs/en/plugins and /plugins-reference (plugin folder layout,
+    // `plugin.json` custom paths supplement the defaults, `<plugin>:<name>` namespacing,
+    // MCP servers as `plugin:<plugin>:<server>`); code.claude.com/docs/en/settings
+    // (`enabledPlugins`, local > project > user).
+    let mut env = TestEnv::new();
+    env.config.include_user_scope = true;
+    let claude = env.home.join(".claude");
+    let cache = claude.join("plugins/cache/market");
+    plugin_folder(&cache.join("alpha/1.2.0"), "alpha");
+    plugin_folder(&cache.join("beta/2.0.0"), "beta");
+    fs::write(
+        claude.join("plugins/installed_plugins.json"),
+        serde_json::json!({"version": 2, "plugins": {
+            "alpha@market": [{"scope": "user", "installPath": cache.join("alpha/1.2.0"), "version": "1.2.0"}],
+            "beta@market": {"installPath": cache.join("beta/2.0.0"), "version": "2.0.0"}
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    fs::write(
+        claude.join("settings.json"),
+        r#"{"enabledPlugins": {"alpha@market": true, "ghost@market": true}}"#,
+    )
+    .unwrap();
+    let p = env.project("proj");
+    p.write(
+        ".claude/settings.json",
+        r#"{"enabledPlugins": {"beta@market": true, "alpha@market": true}}"#,
+    );
+    p.write(
+        ".claude/settings.local.json",
+        r#"{"enabledPlugins": {"alpha@market": false}}"#,
+    );
+    let m = env.open();
+    m.refresh_all(true).unwrap();
+
+    let home = fs::canonicalize(&env.home).unwrap().display().to_string();
+    let user = m.get_project(&home).unwrap().artifacts;
+    let plugins: Vec<(String, bool, Option<NotLoaded>, Scope)> = user
+        .iter()
+        .filter(|a| a.kind == ArtifactKind::Plugin)
+        .map(|a| (a.name.clone(), a.loaded, a.not_loaded, a.scope))
+        .collect();
+    assert_eq!(
+        plugins,
+        vec![
+            ("alpha@market".into(), true, None, Scope::User),
+            (
+                "beta@market".into(),
+                false,
+                Some(NotLoaded::PluginDisabled),
+                Scope::User
+            ),
+            (
+                "ghost@market".into(),
+                false,
+                Some(NotLoaded::PluginNotInstalled),
+                Scope::User
+            ),
+        ]
+    );
+    let mut alpha: Vec<(ArtifactKind, String, bool)> = user
+        .iter()
+        .filter(|a| a.plugin.as_deref() == Some("alpha@market") && a.kind != ArtifactKind::Plugin)
+        .map(|a| {
+            assert_eq!(a.scope, Scope::Plugin);
+            (a.kind, a.name.clone(), a.loaded)
+        })
+        .collect();
+    alpha.sort();
+    assert_eq!(
+        alpha,
+        vec![
+            (ArtifactKind::Skill, "alpha:lint".into(), true),
+            (ArtifactKind::Agent, "alpha:guard".into(), true),
+            (ArtifactKind::Command, "alpha:fmt".into(), true),
+            (ArtifactKind::Command, "alpha:ship".into(), true),
+            (ArtifactKind::Hook, "Stop".into(), true),
+            (ArtifactKind::McpServer, "plugin:alpha:search".into(), true),
+        ]
+    );
+
+    // In the project, the local settings turn alpha off and the project settings turn beta on.
+    let list = items(&m, &p);
+    assert_eq!(
+        state(&list, ArtifactKind::Plugin, "alpha@market"),
+        (false, Some(NotLoaded::PluginDisabled), Scope::Local)
+    );
+    assert_eq!(
+        state(&list, ArtifactKind::Plugin, "beta@market"),
+        (true, None, Scope::Project)
+    );
+    assert_eq!(
+        state(&list, ArtifactKind::Skill, "alpha:lint"),
+        (false, Some(NotLoaded::PluginDisabled), Scope::Plugin)
+    );
+    assert_eq!(
+        state(&list, ArtifactKind::Skill, "beta:lint"),
+        (true, None, Scope::Plugin)
+    );
+    let problems: Vec<String> = m
+        .problems(Some(&p.key()))
+        .unwrap()
+        .into_iter()
+        .map(|p| p.artifact.name)
+        .collect();
+    assert!(
+        problems.contains(&"alpha@market".to_string()),
+        "{problems:?}"
+    );
+}

@@ -4,8 +4,9 @@
 
 use super::claude_json::ProjectEntry;
 use super::mcp::McpEntry;
+use super::plugins::{self, InstalledPlugin};
 use super::settings::SettingsView;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ pub struct UserContext {
     pub settings: SettingsView,
     /// Names (folder names) of the user's skills, `~/.claude/skills/<name>/SKILL.md`.
     pub skill_names: BTreeSet<String>,
+    /// Installed plugins by `name@marketplace`.
+    pub installed_plugins: BTreeMap<String, InstalledPlugin>,
     /// A fingerprint of the above.
     pub digest: String,
 }
@@ -32,11 +35,16 @@ impl UserContext {
                 }
             }
         }
+        let (installed_plugins, problem) = plugins::installed(config_dir);
+        if let Some(p) = problem {
+            tracing::warn!("{p}");
+        }
         let digest = crate::hash::hash_bytes(
             format!(
-                "{}\u{0}{:?}",
+                "{}\u{0}{:?}\u{0}{}",
                 serde_json::to_string(&settings).unwrap_or_default(),
-                skill_names
+                skill_names,
+                serde_json::to_string(&installed_plugins).unwrap_or_default(),
             )
             .as_bytes(),
         )[..16]
@@ -44,6 +52,7 @@ impl UserContext {
         UserContext {
             settings,
             skill_names,
+            installed_plugins,
             digest,
         }
     }
@@ -58,9 +67,10 @@ impl UserContext {
                 .unwrap_or_default()
         };
         let mut s = format!(
-            "{};{}",
+            "{};{};{}",
             st(config_dir.join("settings.json")),
-            st(config_dir.join("skills"))
+            st(config_dir.join("skills")),
+            plugins::stamp(config_dir)
         );
         if let Ok(rd) = std::fs::read_dir(config_dir.join("skills")) {
             let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
