@@ -150,6 +150,15 @@ pub struct ClaudeJsonReader {
 }
 
 impl ClaudeJsonReader {
+    /// The summary in force from the last reading, without reading (none before the first).
+    pub fn last_summary(&self) -> Option<Arc<ClaudeJson>> {
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|r| r.summary.clone())
+    }
+
     /// The summary in force for the file at `path`. `fallback` gives a last good summary
     /// saved by an earlier process, used when the file fails on the first reading.
     pub fn read(&self, path: &Path, fallback: impl FnOnce() -> Option<ClaudeJson>) -> Reading {

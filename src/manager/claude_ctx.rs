@@ -167,3 +167,66 @@ impl CacheManager {
             .collect())
     }
 }
+
+impl CacheManager {
+    /// Applies a change of `~/.claude.json`: discovers new project keys and returns the
+    /// projects (id, path) whose entry changed (local MCP servers, approvals, disabled
+    /// servers), and the user scope when user-scope servers changed. A write that changes
+    /// only noise (`lastCost`, `lastSessionId`...) returns nothing. A file that cannot be
+    /// parsed changes nothing (the last good reading stays).
+    pub fn claude_json_changed(&self) -> Result<Vec<(String, String)>> {
+        let cfg = self.config();
+        let before: Option<Arc<ClaudeJson>> = self.inner.claude_json.last_summary().or_else(|| {
+            self.inner
+                .store
+                .meta_get(SUMMARY_KEY)
+                .ok()
+                .flatten()
+                .and_then(|s| serde_json::from_str::<ClaudeJson>(&s).ok())
+                .map(Arc::new)
+        });
+        let after = self.claude_reading(&cfg).summary;
+        if before.as_deref() == Some(&*after) {
+            return Ok(Vec::new());
+        }
+        let mut out: Vec<(String, String)> = Vec::new();
+        for id in self.sync_discovered()? {
+            if let Ok(pair) = self.resolve(&id) {
+                out.push(pair);
+            }
+        }
+        let empty = ClaudeJson::default();
+        let before = before.as_deref().unwrap_or(&empty);
+        let mut keys: Vec<&String> = Vec::new();
+        for (k, e) in &after.projects {
+            if before.projects.get(k) != Some(e) {
+                keys.push(k);
+            }
+        }
+        for k in before.projects.keys() {
+            if !after.projects.contains_key(k) {
+                keys.push(k);
+            }
+        }
+        if before.user_mcp != after.user_mcp {
+            let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
+            if let Ok(Some(pair)) = self.inner.store.find_project(&home.display().to_string()) {
+                out.push(pair);
+            }
+        }
+        for k in keys {
+            let found = self.inner.store.find_project(k)?.or_else(|| {
+                std::fs::canonicalize(k)
+                    .ok()
+                    .and_then(|c| self.inner.store.find_project(&c.display().to_string()).ok())
+                    .flatten()
+            });
+            if let Some(pair) = found
+                && !out.contains(&pair)
+            {
+                out.push(pair);
+            }
+        }
+        Ok(out)
+    }
+}
