@@ -70,8 +70,9 @@ impl CacheManager {
         u
     }
 
-    /// What a scan of the project at `path` needs from outside it.
-    pub(super) fn scan_context(&self, path: &str) -> ScanContext {
+    /// What a scan of the project at `path` needs from outside it: the user scope and its
+    /// `~/.claude.json` entry (for [`crate::scan::scan_project_in`]).
+    pub fn scan_context(&self, path: &str) -> ScanContext {
         let cfg = self.config();
         let reading = self.claude_reading(&cfg);
         let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
