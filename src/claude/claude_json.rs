@@ -140,6 +140,9 @@ pub struct Reading {
     pub note: Option<String>,
     /// True when this reading parsed the file anew (the caller may persist it).
     pub fresh: bool,
+    /// True when this call read the file (successfully or not), rather than reusing the
+    /// reading of an unchanged file.
+    pub read_now: bool,
 }
 
 /// Reads `~/.claude.json` at most once per change of its stamp, keeping the last good
@@ -173,6 +176,7 @@ impl ClaudeJsonReader {
         {
             return Reading {
                 fresh: false,
+                read_now: false,
                 ..r.clone()
             };
         }
@@ -189,6 +193,7 @@ impl ClaudeJsonReader {
                 stamp,
                 note: None,
                 fresh: true,
+                read_now: true,
             },
             Err(why) => {
                 let previous = last
@@ -206,6 +211,7 @@ impl ClaudeJsonReader {
                     stamp,
                     note: Some(format!("{}: {why}; {kept}", path.display())),
                     fresh: false,
+                    read_now: true,
                 }
             }
         };

@@ -30,7 +30,8 @@ impl CacheManager {
                 .flatten()
                 .and_then(|s| serde_json::from_str::<ClaudeJson>(&s).ok())
         });
-        if !store.is_read_only() {
+        // Only a reading that really happened is saved: an unchanged file costs no query.
+        if r.read_now && !store.is_read_only() {
             if r.fresh {
                 let text = serde_json::to_string(&*r.summary).unwrap_or_default();
                 if store.meta_get(SUMMARY_KEY).ok().flatten().as_deref() != Some(&text) {
