@@ -835,3 +835,55 @@ fn problems_scope_and_loaded_filters_from_the_command_line() {
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(!fs::read(e.db()).unwrap().windows(6).any(|w| w == b"pw-123"));
 }
+
+#[test]
+fn no_secret_reaches_the_output_or_the_logs() {
+    // Source: code.claude.com/docs/en/mcp (`env` and `headers` hold credentials);
+    // docs/claude-code-on-disk.md (~/.claude.json holds OAuth data and prompt history).
+    let e = Env::new();
+    let alpha = e.root_canon().join("alpha");
+    put(
+        &alpha,
+        ".mcp.json",
+        r#"{"mcpServers": {"api": {"type": "http", "url": "https://u:TOPSECRET-1@x.example/m?k=TOPSECRET-2",
+            "headers": {"Authorization": "Bearer TOPSECRET-3"}, "env": {"K": "TOPSECRET-4"}}}}"#,
+    );
+    let doc = serde_json::json!({
+        "oauthAccount": {"emailAddress": "TOPSECRET-5@example.com"},
+        "mcpServers": {"u": {"command": "u", "env": {"TOKEN": "TOPSECRET-6"}}},
+        "projects": {alpha.display().to_string(): {
+            "history": [{"display": "TOPSECRET-7 fix the login"}],
+            "mcpServers": {"db": {"command": "pg", "env": {"PGPASSWORD": "TOPSECRET-8"}}}
+        }}
+    })
+    .to_string();
+    put(e.home.path(), ".claude.json", &doc);
+    let mut seen = String::new();
+    for args in [
+        vec!["refresh", "-v"],
+        vec!["status"],
+        vec!["show", alpha.to_str().unwrap()],
+        vec!["artifacts", "--json"],
+        vec!["problems", "--json"],
+        vec!["search", "db", "--json"],
+    ] {
+        let o = e.run_with(&args, &[("SKILLMEAT_LOG", "debug")]);
+        assert_eq!(o.code, 0, "{args:?}: {o:?}");
+        seen.push_str(&o.stdout);
+        seen.push_str(&o.stderr);
+    }
+    // Half-written, cut right inside a secret: the note must not quote the file.
+    let cut = doc.find("TOPSECRET-8").unwrap() + 5;
+    put(e.home.path(), ".claude.json", &doc[..cut]);
+    let o = e.run_with(&["refresh", "--force", "-v"], &[("SKILLMEAT_LOG", "debug")]);
+    seen.push_str(&o.stdout);
+    seen.push_str(&o.stderr);
+    let o = e.run(&["status"]);
+    assert!(o.stdout.contains("last good reading"), "{o:?}");
+    seen.push_str(&o.stdout);
+    assert!(seen.contains("PGPASSWORD"), "env key names are shown");
+    assert!(
+        !seen.contains("TOPSECRET"),
+        "a secret was printed or logged:\n{seen}"
+    );
+}
