@@ -1289,3 +1289,55 @@ async fn claude_json_noise_refreshes_nothing_a_server_change_refreshes_its_proje
     .await;
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_user_settings_or_user_skills_refreshes_the_projects_that_depend_on_it() {
+    // Source: code.claude.com/docs/en/settings (user settings ~/.claude/settings.json apply to
+    // every project; `disableAllHooks`); code.claude.com/docs/en/skills (a personal skill
+    // overrides a project skill of the same name).
+    let env = TestEnv::new();
+    let a = standard_project(&env, "alpha", "v1");
+    a.hooks(&[("Stop", "notify-send done")]);
+    let claude = env.home.join(".claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    let rig = Rig::start(&env.config, watch_opts(&env.config)).await;
+    let m = rig.m.clone();
+    let hook_loaded = |m: &CacheManager| {
+        m.get_project(&a.key())
+            .unwrap()
+            .artifacts
+            .iter()
+            .find(|x| x.kind == ArtifactKind::Hook)
+            .map(|h| h.loaded)
+    };
+    assert_eq!(hook_loaded(&m), Some(true));
+    std::fs::write(claude.join("settings.json"), r#"{"disableAllHooks": true}"#).unwrap();
+    wait_until(DEADLINE, "the hook to be off", || {
+        hook_loaded(&m) == Some(false)
+    })
+    .await;
+
+    // A personal skill named like the project's `pdf` skill shadows it.
+    let skill_loaded = |m: &CacheManager| {
+        m.get_project(&a.key())
+            .unwrap()
+            .artifacts
+            .iter()
+            .find(|x| x.kind == ArtifactKind::Skill && x.name == "pdf")
+            .map(|s| s.loaded)
+    };
+    assert_eq!(skill_loaded(&m), Some(true));
+    std::fs::create_dir_all(claude.join("skills")).unwrap();
+    let dir = claude.join("skills/pdf");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("SKILL.md"),
+        "---\nname: pdf\ndescription: mine\n---\n",
+    )
+    .unwrap();
+    wait_until(DEADLINE, "the project skill to be shadowed", || {
+        skill_loaded(&m) == Some(false)
+    })
+    .await;
+    rig.stop().await;
+}

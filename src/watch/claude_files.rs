@@ -35,9 +35,13 @@ pub(super) fn classify(opts: &WatchOptions, path: &Path) -> Option<PathMeaning> 
     }
     match comps.first().map(String::as_str) {
         Some("settings.json") if comps.len() == 1 => Some(PathMeaning::UserScope),
-        // A user skill appearing or vanishing changes which project skills are shadowed.
-        Some("skills") if comps.len() == 2 => Some(PathMeaning::UserScope),
+        // A user skill appearing or vanishing changes which project skills are shadowed
+        // (the folder itself appearing adds its watch).
+        Some("skills") if comps.len() <= 2 || (comps.len() == 3 && last == "SKILL.md") => {
+            Some(PathMeaning::UserScope)
+        }
         Some("plugins") => match comps.get(1).map(String::as_str) {
+            None => Some(PathMeaning::UserScope),
             Some("installed_plugins.json") if comps.len() == 2 => Some(PathMeaning::UserScope),
             Some("cache") => Some(PathMeaning::UserScope),
             _ => Some(PathMeaning::Ignored),
@@ -56,7 +60,7 @@ impl FileWatcher {
         }
         let cfg = &opts.claude_config_dir;
         wanted.push((cfg.clone(), false));
-        wanted.push((cfg.join("skills"), false));
+        wanted.push((cfg.join("skills"), true));
         wanted.push((cfg.join("plugins"), false));
         let (installed, _) = crate::claude::plugins::installed(cfg);
         for p in installed.values() {
