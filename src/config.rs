@@ -192,6 +192,8 @@ pub struct Config {
     pub watch_paused: bool,
     /// `CLAUDE_CONFIG_DIR`: where Claude Code keeps `~/.claude` (and `.claude.json`) when set.
     pub claude_config_dir: Option<PathBuf>,
+    /// Claude Code's managed (enterprise) folder: `managed-settings.json`, `CLAUDE.md`.
+    pub claude_managed_dir: PathBuf,
 }
 
 /// Values given on the command line; `None` means "not given".
@@ -234,6 +236,11 @@ impl Config {
             notifications: true,
             watch_paused: false,
             claude_config_dir: None,
+            claude_managed_dir: PathBuf::from(if cfg!(target_os = "macos") {
+                "/Library/Application Support/ClaudeCode"
+            } else {
+                "/etc/claude-code"
+            }),
         }
     }
 

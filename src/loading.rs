@@ -19,7 +19,8 @@ pub fn resolve(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
     let (project_settings, _) = SettingsView::read(&project.join(".claude/settings.json"));
     let (local_settings, _) = SettingsView::read(&project.join(".claude/settings.local.json"));
     let entry_approvals = ctx.local.as_ref().map(|l| l.approvals.clone());
-    let mut layers: Vec<&SettingsView> = Vec::new();
+    // Managed settings win over every other file.
+    let mut layers: Vec<&SettingsView> = vec![&ctx.user.managed];
     if ctx.user_scope {
         // The home folder's `.claude/settings.json` is the user settings file.
         layers.push(&project_settings);
@@ -39,10 +40,13 @@ pub fn resolve(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
         .unwrap_or_default();
 
     for a in snap.artifacts.iter_mut() {
-        // Plugins and their components carry their plugin's state from the scan.
+        // Plugins and their components carry their plugin's state from the scan; managed
+        // items keep their scope.
         let from_plugin = a.scope == Scope::Plugin || a.kind == ArtifactKind::Plugin;
-        if !from_plugin {
+        if !from_plugin && a.scope != Scope::Managed {
             a.scope = scope_of(a, ctx.user_scope);
+        }
+        if !from_plugin {
             a.not_loaded = None;
         }
     }
@@ -80,6 +84,7 @@ fn why_not(
 ) -> Option<NotLoaded> {
     let claude_profile = a.path.starts_with(".claude/")
         || a.path.starts_with(CLAUDE_JSON_PREFIX)
+        || a.scope == Scope::Managed
         || !a.path.starts_with('.')
         || a.path.starts_with(".mcp.json")
         || a.scope == Scope::Plugin;

@@ -2,6 +2,7 @@
 //! nothing. A source (a file, or a skill directory) whose (mtime, size) stamp equals the last
 //! scan's is not re-read: its previous artifacts are reused.
 
+mod managed;
 mod memory;
 mod plugins;
 
@@ -319,6 +320,9 @@ fn scan_inner(
             sc.snap.artifacts.push(claude_json_server(e));
         }
         sc.scan_plugins(ctx);
+        if ctx.user_scope {
+            sc.scan_managed(ctx);
+        }
     }
     let stamps = sc.stamps.take();
     snap.claude_md = match std::fs::symlink_metadata(project.join("CLAUDE.md")) {

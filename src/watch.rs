@@ -50,6 +50,8 @@ pub struct WatchOptions {
     pub claude_json: PathBuf,
     /// Claude Code's user configuration folder (`~/.claude`, or `$CLAUDE_CONFIG_DIR`).
     pub claude_config_dir: PathBuf,
+    /// Claude Code's managed (enterprise) folder.
+    pub claude_managed_dir: PathBuf,
 }
 
 impl WatchOptions {
@@ -73,6 +75,8 @@ impl WatchOptions {
             claude_json: claude_files::canonical_file(&cfg.claude_paths().claude_json),
             claude_config_dir: std::fs::canonicalize(cfg.claude_paths().config_dir)
                 .unwrap_or_else(|_| cfg.claude_paths().config_dir),
+            claude_managed_dir: std::fs::canonicalize(&cfg.claude_managed_dir)
+                .unwrap_or_else(|_| cfg.claude_managed_dir.clone()),
         }
     }
 }

@@ -773,3 +773,53 @@ fn plugins_enabled_by_the_most_specific_settings_with_namespaced_components() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn managed_settings_win_and_managed_items_are_shown_with_the_user_scope() {
+    // Source: code.claude.com/docs/en/settings (managed settings take precedence over user,
+    // project and local settings; `disableAllHooks`); code.claude.com/docs/en/memory
+    // (managed CLAUDE.md).
+    let mut env = TestEnv::new();
+    env.config.include_user_scope = true;
+    fs::create_dir_all(env.home.join(".claude")).unwrap();
+    let managed = env.config.claude_managed_dir.clone();
+    fs::create_dir_all(&managed).unwrap();
+    fs::write(
+        managed.join("managed-settings.json"),
+        r#"{"disableAllHooks": true,
+            "hooks": {"SessionStart": [{"hooks": [{"type": "command", "command": "/opt/audit"}]}]}}"#,
+    )
+    .unwrap();
+    fs::write(managed.join("CLAUDE.md"), "Company rules\n").unwrap();
+    let p = env.project("alpha");
+    p.hooks(&[("Stop", "notify-send done")]);
+    p.write(
+        ".claude/settings.local.json",
+        r#"{"disableAllHooks": false}"#,
+    );
+    let m = env.open();
+    m.refresh_all(true).unwrap();
+    let list = items(&m, &p);
+    assert_eq!(
+        state(&list, ArtifactKind::Hook, "Stop"),
+        (false, Some(NotLoaded::HooksDisabled), Scope::Project)
+    );
+    let home = fs::canonicalize(&env.home).unwrap().display().to_string();
+    let user = m.get_project(&home).unwrap().artifacts;
+    assert_eq!(
+        state(&user, ArtifactKind::Memory, "managed CLAUDE.md"),
+        (true, None, Scope::Managed)
+    );
+    assert_eq!(
+        state(&user, ArtifactKind::Hook, "SessionStart"),
+        (false, Some(NotLoaded::HooksDisabled), Scope::Managed)
+    );
+    // Turning the managed switch off brings the project's hook back.
+    fs::write(managed.join("managed-settings.json"), "{}").unwrap();
+    m.refresh_all(true).unwrap();
+    let list = items(&m, &p);
+    assert_eq!(
+        state(&list, ArtifactKind::Hook, "Stop"),
+        (true, None, Scope::Project)
+    );
+}

@@ -19,14 +19,20 @@ pub struct UserContext {
     pub skill_names: BTreeSet<String>,
     /// Installed plugins by `name@marketplace`.
     pub installed_plugins: BTreeMap<String, InstalledPlugin>,
+    /// The managed (enterprise) settings, `managed-settings.json`: they win over every other.
+    pub managed: SettingsView,
+    /// The managed folder.
+    pub managed_dir: PathBuf,
     /// A fingerprint of the above.
     pub digest: String,
 }
 
 impl UserContext {
-    /// Reads the user scope below `config_dir` (`~/.claude`).
-    pub fn load(config_dir: &Path) -> UserContext {
+    /// Reads the user scope below `config_dir` (`~/.claude`) and the managed settings in
+    /// `managed_dir`.
+    pub fn load(config_dir: &Path, managed_dir: &Path) -> UserContext {
         let (settings, _) = SettingsView::read(&config_dir.join("settings.json"));
+        let (managed, _) = SettingsView::read(&managed_dir.join("managed-settings.json"));
         let mut skill_names = BTreeSet::new();
         if let Ok(rd) = std::fs::read_dir(config_dir.join("skills")) {
             for e in rd.filter_map(|e| e.ok()) {
@@ -41,10 +47,12 @@ impl UserContext {
         }
         let digest = crate::hash::hash_bytes(
             format!(
-                "{}\u{0}{:?}\u{0}{}",
+                "{}\u{0}{:?}\u{0}{}\u{0}{}\u{0}{}",
                 serde_json::to_string(&settings).unwrap_or_default(),
                 skill_names,
                 serde_json::to_string(&installed_plugins).unwrap_or_default(),
+                serde_json::to_string(&managed).unwrap_or_default(),
+                managed_files_stamp(managed_dir),
             )
             .as_bytes(),
         )[..16]
@@ -53,6 +61,8 @@ impl UserContext {
             settings,
             skill_names,
             installed_plugins,
+            managed,
+            managed_dir: managed_dir.to_path_buf(),
             digest,
         }
     }
@@ -60,17 +70,19 @@ impl UserContext {
     /// A stamp of what [`UserContext::load`] reads, from stats alone: when it is unchanged,
     /// a cached context is still right (a `SKILL.md` added inside an existing folder changes
     /// the folder's mtime only when the folder is new, so folder stamps are included too).
-    pub fn stamp(config_dir: &Path) -> String {
+    pub fn stamp(config_dir: &Path, managed_dir: &Path) -> String {
         let st = |p: PathBuf| {
             std::fs::metadata(p)
                 .map(|m| crate::hash::file_stamp(&m))
                 .unwrap_or_default()
         };
         let mut s = format!(
-            "{};{};{}",
+            "{};{};{};{};{}",
             st(config_dir.join("settings.json")),
             st(config_dir.join("skills")),
-            plugins::stamp(config_dir)
+            plugins::stamp(config_dir),
+            st(managed_dir.join("managed-settings.json")),
+            st(managed_dir.join("CLAUDE.md")),
         );
         if let Ok(rd) = std::fs::read_dir(config_dir.join("skills")) {
             let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
@@ -82,6 +94,19 @@ impl UserContext {
         }
         s
     }
+}
+
+/// Stamps of the managed files whose content becomes items (hooks, `CLAUDE.md`).
+fn managed_files_stamp(managed_dir: &Path) -> String {
+    ["managed-settings.json", "CLAUDE.md"]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(managed_dir.join(f))
+                .map(|m| crate::hash::file_stamp(&m))
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Everything from outside a project that decides what Claude Code loads in it.

@@ -355,8 +355,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&p);
             } else {
                 let mut t = Table::new(&[
-                    "ID", "NAME", "STATUS", "SKILLS", "AGENTS", "CMDS", "HOOKS", "MCP", "UPDATED",
-                    "PATH",
+                    "ID", "NAME", "STATUS", "SKILLS", "AGENTS", "CMDS", "HOOKS", "MCP", "PROBLEMS",
+                    "UPDATED", "PATH",
                 ]);
                 for pr in &p.items {
                     t.row(vec![
@@ -368,6 +368,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         pr.counts.command.to_string(),
                         pr.counts.hook.to_string(),
                         pr.counts.mcp_server.to_string(),
+                        pr.problems.to_string(),
                         ago(now, pr.refreshed_at),
                         pr.path.clone(),
                     ]);

@@ -55,7 +55,7 @@ impl CacheManager {
     /// The user scope, read again only when its files' stamps changed.
     fn user_context(&self, cfg: &Config) -> Arc<UserContext> {
         let dir = cfg.claude_paths().config_dir;
-        let stamp = UserContext::stamp(&dir);
+        let stamp = UserContext::stamp(&dir, &cfg.claude_managed_dir);
         let mut slot = self
             .inner
             .user_ctx
@@ -66,7 +66,7 @@ impl CacheManager {
         {
             return u.clone();
         }
-        let u = Arc::new(UserContext::load(&dir));
+        let u = Arc::new(UserContext::load(&dir, &cfg.claude_managed_dir));
         *slot = Some((stamp, u.clone()));
         u
     }

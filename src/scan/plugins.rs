@@ -27,28 +27,36 @@ impl Scanner<'_> {
         if ctx.user_scope {
             ids.extend(user.installed_plugins.keys());
             ids.extend(user.settings.enabled_plugins.keys());
+            ids.extend(user.managed.enabled_plugins.keys());
         } else {
             ids.extend(local_settings.enabled_plugins.keys());
             ids.extend(project_settings.enabled_plugins.keys());
         }
         for id in ids {
-            let decided = if ctx.user_scope {
-                user.settings
-                    .enabled_plugins
-                    .get(id)
-                    .map(|b| (*b, Scope::User))
-            } else {
-                local_settings
-                    .enabled_plugins
-                    .get(id)
-                    .map(|b| (*b, Scope::Local))
-                    .or_else(|| {
-                        project_settings
-                            .enabled_plugins
-                            .get(id)
-                            .map(|b| (*b, Scope::Project))
-                    })
-            };
+            let managed = user
+                .managed
+                .enabled_plugins
+                .get(id)
+                .map(|b| (*b, Scope::Managed));
+            let decided = managed.or_else(|| {
+                if ctx.user_scope {
+                    user.settings
+                        .enabled_plugins
+                        .get(id)
+                        .map(|b| (*b, Scope::User))
+                } else {
+                    local_settings
+                        .enabled_plugins
+                        .get(id)
+                        .map(|b| (*b, Scope::Local))
+                        .or_else(|| {
+                            project_settings
+                                .enabled_plugins
+                                .get(id)
+                                .map(|b| (*b, Scope::Project))
+                        })
+                }
+            });
             let (enabled, scope) = decided.unwrap_or((false, Scope::User));
             let installed = user.installed_plugins.get(id);
             let reason = match (enabled, installed) {

@@ -1,8 +1,9 @@
 //! Watching Claude Code's user files: `~/.claude.json` (rewritten at every session: only a
 //! change of a project's MCP servers or approvals refreshes that project, a new key discovers
 //! a project, noise such as `lastCost` refreshes nothing), the user settings, the user's
-//! skill folders, `installed_plugins.json` and the installed plugin folders (a change there
-//! re-reads every project; unchanged ones are confirmed from their stamps).
+//! skill folders, `installed_plugins.json`, the installed plugin folders and the managed
+//! settings (a change there re-reads every project; unchanged ones are confirmed from their
+//! stamps).
 
 use super::{FileWatcher, PathMeaning, WatchOptions, is_temp_name};
 use crate::config::PROFILE_ROOTS;
@@ -23,6 +24,12 @@ pub(super) fn canonical_file(file: &Path) -> PathBuf {
 pub(super) fn classify(opts: &WatchOptions, path: &Path) -> Option<PathMeaning> {
     if path == opts.claude_json {
         return Some(PathMeaning::ClaudeJson);
+    }
+    if path.parent() == Some(opts.claude_managed_dir.as_path()) {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+        if matches!(name.as_deref(), Some("managed-settings.json" | "CLAUDE.md")) {
+            return Some(PathMeaning::UserScope);
+        }
     }
     let rel = path.strip_prefix(&opts.claude_config_dir).ok()?;
     let comps: Vec<String> = rel
@@ -59,6 +66,7 @@ impl FileWatcher {
             wanted.push((dir.to_path_buf(), false));
         }
         let cfg = &opts.claude_config_dir;
+        wanted.push((opts.claude_managed_dir.clone(), false));
         wanted.push((cfg.clone(), false));
         wanted.push((cfg.join("skills"), true));
         wanted.push((cfg.join("plugins"), false));
