@@ -637,7 +637,7 @@ fn plugin_folder(dir: &std::path::Path, ns: &str) {
     w(
         ".claude-plugin/plugin.json",
         &serde_json::json!({"name": ns, "version": "1.2.0", "description": format!("The {ns} plugin"),
-            "commands": "./extra-commands"})
+            "commands": ["./extra-commands", "../../escape"]})
         .to_string(),
     );
     w(
@@ -646,6 +646,8 @@ fn plugin_folder(dir: &std::path::Path, ns: &str) {
     );
     w("commands/fmt.md", "---\ndescription: Formats\n---\n");
     w("extra-commands/ship.md", "---\ndescription: Ships\n---\n");
+    // A custom path that leads out of the plugin folder is not followed.
+    w("../../escape/evil.md", "---\ndescription: Outside the plugin\n---\n");
     w(
         "agents/guard.md",
         "---\nname: guard\ndescription: Guards\n---\n",

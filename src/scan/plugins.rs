@@ -149,10 +149,9 @@ fn components(
     // Custom component paths supplement the default folders.
     for (key, list) in &manifest.paths {
         for rel in list {
-            let dir = root.join(rel.trim_start_matches("./"));
-            if !dir.is_dir() || !dir.starts_with(root) {
+            let Some(dir) = inside(root, rel).filter(|d| d.is_dir()) else {
                 continue;
-            }
+            };
             let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
                 continue;
             };
@@ -165,13 +164,15 @@ fn components(
             }
         }
     }
-    if let Some(serde_json::Value::String(rel)) = &manifest.hooks {
-        let rel = rel.trim_start_matches("./");
-        sc.scan_hooks(&root.join(rel), rel);
+    if let Some(serde_json::Value::String(rel)) = &manifest.hooks
+        && let Some(file) = inside(root, rel)
+    {
+        sc.scan_hooks(&file, rel.trim_start_matches("./"));
     }
-    if let Some(serde_json::Value::String(rel)) = &manifest.mcp_servers {
-        let rel = rel.trim_start_matches("./");
-        sc.scan_mcp_file(&root.join(rel), rel);
+    if let Some(serde_json::Value::String(rel)) = &manifest.mcp_servers
+        && let Some(file) = inside(root, rel)
+    {
+        sc.scan_mcp_file(&file, rel.trim_start_matches("./"));
     }
     if let Some(inline @ serde_json::Value::Object(_)) = &manifest.mcp_servers {
         for (name, spec) in servers_of(inline) {
@@ -200,6 +201,14 @@ fn components(
         a.loaded = reason.is_none();
     }
     (arts, notes)
+}
+
+/// `rel` below the plugin folder `root`, canonical, when it exists and stays inside it (a
+/// `../` path is not followed out of the plugin).
+fn inside(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
+    let p = std::fs::canonicalize(root.join(rel.trim_start_matches("./"))).ok()?;
+    let r = std::fs::canonicalize(root).ok()?;
+    p.starts_with(&r).then_some(p)
 }
 
 /// The servers of an inline `mcpServers` value (either the map itself, or `{mcpServers: map}`).
