@@ -721,7 +721,7 @@ impl CacheManager {
         }
         if !discover::is_project(&canonical) {
             return Err(CacheError::InvalidInput(format!(
-                "{} has no .claude folder or SkillMeat record: nothing to cache",
+                "{} has no .claude folder, CLAUDE.md, .mcp.json or SkillMeat record: nothing to cache",
                 canonical.display()
             )));
         }

@@ -647,7 +647,10 @@ fn plugin_folder(dir: &std::path::Path, ns: &str) {
     w("commands/fmt.md", "---\ndescription: Formats\n---\n");
     w("extra-commands/ship.md", "---\ndescription: Ships\n---\n");
     // A custom path that leads out of the plugin folder is not followed.
-    w("../../escape/evil.md", "---\ndescription: Outside the plugin\n---\n");
+    w(
+        "../../escape/evil.md",
+        "---\ndescription: Outside the plugin\n---\n",
+    );
     w(
         "agents/guard.md",
         "---\nname: guard\ndescription: Guards\n---\n",
@@ -824,4 +827,28 @@ fn managed_settings_win_and_managed_items_are_shown_with_the_user_scope() {
         state(&list, ArtifactKind::Hook, "Stop"),
         (true, None, Scope::Project)
     );
+}
+
+#[test]
+fn a_project_from_claude_json_removed_by_hand_stays_removed() {
+    // Discovery is the union of the walk, ~/.claude.json and explicit adds, minus explicit
+    // removes (the rule; the docs are silent on a cache's choices).
+    let env = TestEnv::new();
+    // Only a CLAUDE.md: enough for ~/.claude.json discovery and for an explicit add.
+    let outside = env.base.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("CLAUDE.md"), "# Outside\n").unwrap();
+    write_claude_json(
+        &env,
+        &serde_json::json!({"projects": {outside.display().to_string(): {}}}),
+    );
+    let m = env.open();
+    m.refresh_all(true).unwrap();
+    let key = outside.display().to_string();
+    assert!(m.get_project(&key).is_ok());
+    m.remove_project(&key).unwrap();
+    m.refresh_all(true).unwrap();
+    assert!(m.get_project(&key).is_err(), "a removed project came back");
+    m.add_project(&outside).unwrap();
+    assert!(m.get_project(&key).is_ok());
 }
