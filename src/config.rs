@@ -190,6 +190,10 @@ pub struct Config {
     pub notifications: bool,
     /// Start with watching paused.
     pub watch_paused: bool,
+    /// `CLAUDE_CONFIG_DIR`: where Claude Code keeps `~/.claude` (and `.claude.json`) when set.
+    pub claude_config_dir: Option<PathBuf>,
+    /// Claude Code's managed (enterprise) folder: `managed-settings.json`, `CLAUDE.md`.
+    pub claude_managed_dir: PathBuf,
 }
 
 /// Values given on the command line; `None` means "not given".
@@ -231,7 +235,18 @@ impl Config {
             workers: cores.clamp(1, 4),
             notifications: true,
             watch_paused: false,
+            claude_config_dir: None,
+            claude_managed_dir: PathBuf::from(if cfg!(target_os = "macos") {
+                "/Library/Application Support/ClaudeCode"
+            } else {
+                "/etc/claude-code"
+            }),
         }
+    }
+
+    /// Where Claude Code's user configuration (`~/.claude`) and `~/.claude.json` are.
+    pub fn claude_paths(&self) -> crate::claude::claude_json::ClaudePaths {
+        crate::claude::claude_json::ClaudePaths::new(&self.home, self.claude_config_dir.as_deref())
     }
 
     /// The config file path (`~/.skillmeat/config.toml`, or `$SKILLMEAT_CONFIG`), without
@@ -268,6 +283,9 @@ impl Config {
                     .map_err(|e| CacheError::Config(format!("{}: {e}", s.env)))?;
             }
         }
+        cfg.claude_config_dir = std::env::var_os("CLAUDE_CONFIG_DIR")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute());
         if let Some(db) = &overrides.db_path {
             cfg.db_path = absolute(db);
         }

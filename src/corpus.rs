@@ -377,3 +377,147 @@ fn write_project(
     }
     Ok(n)
 }
+
+/// Plugins installed (and enabled in the user settings) by [`generate_claude_home`].
+pub const CORPUS_PLUGINS: [&str; 3] = ["formatter", "reviewer", "deployer"];
+
+/// What [`generate_claude_home`] wrote.
+#[derive(Debug, Clone)]
+pub struct ClaudeHome {
+    /// `~/.claude.json`.
+    pub claude_json: PathBuf,
+    /// Keys of `projects` that point at existing project folders.
+    pub live_keys: Vec<PathBuf>,
+    /// Keys of `projects` that point at folders that do not exist.
+    pub gone_keys: usize,
+}
+
+/// The `~/.claude.json` of [`generate_claude_home`], with `cost` as every project's
+/// `lastCost` and `extra_server` (project index, server name) added as a local server.
+pub fn claude_json_text(
+    projects: &[PathBuf],
+    gone_base: &Path,
+    cost: f64,
+    extra_server: Option<(usize, &str)>,
+) -> String {
+    let mut map = serde_json::Map::new();
+    for (i, p) in projects.iter().enumerate() {
+        let (key, entry) = if i % 3 == 2 {
+            (
+                gone_base.join(format!("deleted-{i:04}")),
+                serde_json::json!({"lastCost": cost, "hasTrustDialogAccepted": true}),
+            )
+        } else {
+            let mut servers = serde_json::json!({
+                "local-db": {"command": "pg-mcp", "args": ["--db", format!("app{i}")],
+                    "env": {"PGPASSWORD": "corpus-secret"}}
+            });
+            if let Some((k, name)) = extra_server
+                && k == i
+            {
+                servers[name] =
+                    serde_json::json!({"type": "http", "url": "https://mcp.example.com/x"});
+            }
+            (
+                p.clone(),
+                serde_json::json!({
+                    "mcpServers": servers,
+                    "enabledMcpjsonServers": [],
+                    "allowedTools": [],
+                    "lastCost": cost,
+                    "lastSessionId": format!("session-{i}-{cost}"),
+                    "history": [{"display": "please refactor the cache", "pastedContents": {}}]
+                }),
+            )
+        };
+        map.insert(key.display().to_string(), entry);
+    }
+    serde_json::json!({
+        "numStartups": 42,
+        "oauthAccount": {"emailAddress": "dev@example.com"},
+        "mcpServers": {
+            "github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/",
+                "headers": {"Authorization": "Bearer corpus-token"}},
+            "memory": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}
+        },
+        "projects": map
+    })
+    .to_string()
+}
+
+/// Writes a Claude Code user home for `projects`: `~/.claude.json` with one key per project
+/// (every third pointing at a deleted folder instead), local and user MCP servers, and three
+/// installed plugins enabled in `~/.claude/settings.json`, each with a skill, a command, an
+/// agent, a hook and an MCP server.
+pub fn generate_claude_home(home: &Path, projects: &[PathBuf]) -> io::Result<ClaudeHome> {
+    let claude = home.join(".claude");
+    let cache = claude.join("plugins/cache/corpus-market");
+    let mut installed = serde_json::Map::new();
+    let mut enabled = serde_json::Map::new();
+    for name in CORPUS_PLUGINS {
+        let root = cache.join(name).join("1.0.0");
+        let w = |rel: &str, text: String| -> io::Result<()> {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap_or(&root))?;
+            std::fs::write(p, text)
+        };
+        w(
+            ".claude-plugin/plugin.json",
+            serde_json::json!({"name": name, "version": "1.0.0", "description": format!("The {name} plugin")})
+                .to_string(),
+        )?;
+        w(
+            &format!("skills/{name}-skill/SKILL.md"),
+            format!("---\nname: {name}-skill\ndescription: Helps with {name}\n---\nBody.\n"),
+        )?;
+        w(
+            &format!("commands/{name}-run.md"),
+            format!("---\ndescription: Run the {name}\n---\nRun.\n"),
+        )?;
+        w(
+            &format!("agents/{name}-agent.md"),
+            format!("---\nname: {name}-agent\ndescription: The {name} agent\n---\nYou are it.\n"),
+        )?;
+        w(
+            "hooks/hooks.json",
+            r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "./done.sh"}]}]}}"#
+                .to_string(),
+        )?;
+        w(
+            ".mcp.json",
+            format!(r#"{{"mcpServers": {{"{name}-mcp": {{"command": "{name}-server"}}}}}}"#),
+        )?;
+        let id = format!("{name}@corpus-market");
+        installed.insert(
+            id.clone(),
+            serde_json::json!([{"scope": "user", "installPath": root, "version": "1.0.0"}]),
+        );
+        enabled.insert(id, serde_json::json!(true));
+    }
+    std::fs::create_dir_all(claude.join("plugins"))?;
+    std::fs::write(
+        claude.join("plugins/installed_plugins.json"),
+        serde_json::json!({"version": 2, "plugins": installed}).to_string(),
+    )?;
+    std::fs::write(
+        claude.join("settings.json"),
+        serde_json::json!({"enabledPlugins": enabled}).to_string(),
+    )?;
+    let claude_json = home.join(".claude.json");
+    let gone_base = home.join("gone");
+    std::fs::write(
+        &claude_json,
+        claude_json_text(projects, &gone_base, 0.0, None),
+    )?;
+    let live_keys: Vec<PathBuf> = projects
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 2)
+        .map(|(_, p)| p.clone())
+        .collect();
+    Ok(ClaudeHome {
+        claude_json,
+        gone_keys: projects.len() - live_keys.len(),
+        live_keys,
+    })
+}

@@ -15,13 +15,16 @@ pub struct Discovery {
     pub problems: Vec<String>,
 }
 
-/// True when `dir` is a project: it has a `.claude/` directory, or a SkillMeat deployment
-/// record in one of the profile roots.
+/// True when `dir` is a project: it has a `.claude/` directory, a SkillMeat deployment
+/// record in one of the profile roots, or other Claude Code configuration (`CLAUDE.md`,
+/// `CLAUDE.local.md`, `.mcp.json`).
 pub fn is_project(dir: &Path) -> bool {
     PROFILE_ROOTS.iter().any(|p| {
         let root = dir.join(p);
         (*p == ".claude" && root.is_dir()) || root.join(DEPLOYED_FILE).is_file()
-    })
+    }) || ["CLAUDE.md", "CLAUDE.local.md", ".mcp.json"]
+        .iter()
+        .any(|f| dir.join(f).is_file())
 }
 
 /// Walks each root to `depth` levels, never entering a folder whose name is in `prune`, and

@@ -5,6 +5,7 @@
 //! milliseconds. Every way into the cache (CLI, tray app, watcher, schedule) goes through
 //! [`CacheManager`]. The engine knows nothing of Tauri.
 
+pub mod claude;
 pub mod collection;
 pub mod config;
 pub mod corpus;
@@ -15,6 +16,7 @@ pub mod frontmatter;
 pub mod fsutil;
 pub mod hash;
 pub mod humanize;
+pub mod loading;
 pub mod manager;
 pub mod model;
 pub mod notes;

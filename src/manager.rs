@@ -2,6 +2,10 @@
 //! from the store; refreshes discover, scan in parallel and write one transaction per project,
 //! announcing what happened on the event bus. Cheap to clone, safe to share across threads.
 
+mod claude_ctx;
+
+use crate::claude::claude_json::ClaudeJsonReader;
+use crate::claude::context::UserContext;
 use crate::collection::Collection;
 use crate::config::Config;
 use crate::discover;
@@ -9,9 +13,9 @@ use crate::error::{CacheError, Result};
 use crate::events::{CacheEvent, EventBus, InvalidationReason, MAX_EVENT_CHANGES};
 use crate::model::{
     Artifact, ArtifactKind, CacheStatus, Page, Project, ProjectDetail, ProjectOrigin,
-    ProjectRefresh, ProjectStatus, SearchHit,
+    ProjectRefresh, ProjectStatus, Scope, SearchHit,
 };
-use crate::scan::{PrevIndex, scan_project, tree_stamp};
+use crate::scan::{PrevIndex, scan_project_in, tree_stamp_in};
 use crate::store::{
     ArtifactFilter, NewProject, OutdatedSort, ProjectFilter, ProjectUpdate, RecentChange,
     SearchSort, Store, now_ms,
@@ -31,6 +35,10 @@ pub struct SearchQuery {
     pub project: Option<String>,
     /// Only this kind.
     pub kind: Option<ArtifactKind>,
+    /// Only this scope.
+    pub scope: Option<Scope>,
+    /// Only loaded (true) or not loaded (false) items.
+    pub loaded: Option<bool>,
     /// Order.
     pub sort: SearchSort,
     /// Rows to skip.
@@ -50,6 +58,10 @@ pub struct ArtifactQuery {
     pub outdated: Option<bool>,
     /// Only locally modified / not.
     pub local_modified: Option<bool>,
+    /// Only this scope.
+    pub scope: Option<Scope>,
+    /// Only loaded (true) or not loaded (false) items.
+    pub loaded: Option<bool>,
     /// Rows to skip.
     pub skip: u64,
     /// Most rows (`None`: all).
@@ -109,6 +121,8 @@ struct Inner {
     hits: AtomicU64,
     misses: AtomicU64,
     collection: Mutex<Option<Arc<Collection>>>,
+    claude_json: ClaudeJsonReader,
+    user_ctx: Mutex<Option<(String, Arc<UserContext>)>>,
 }
 
 impl Drop for Inner {
@@ -163,6 +177,8 @@ impl CacheManager {
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 collection: Mutex::new(None),
+                claude_json: ClaudeJsonReader::default(),
+                user_ctx: Mutex::new(None),
             }),
         })
     }
@@ -267,6 +283,8 @@ impl CacheManager {
             kind: q.kind,
             outdated: q.outdated,
             local_modified: q.local_modified,
+            scope: q.scope,
+            loaded: q.loaded,
             skip: q.skip,
             limit: q.limit,
         })?;
@@ -301,10 +319,14 @@ impl CacheManager {
             Some(k) => Some(self.resolve(k)?.0),
             None => None,
         };
-        let page = self.inner.store.search(
+        let page = self.inner.store.search_in(
             &q.text,
-            project.as_deref(),
-            q.kind,
+            &crate::store::SearchFilter {
+                project: project.as_deref(),
+                kind: q.kind,
+                scope: q.scope,
+                loaded: q.loaded,
+            },
             q.sort,
             q.skip,
             Some(q.limit.unwrap_or(50)),
@@ -346,6 +368,13 @@ impl CacheManager {
             outdated: s.outdated,
             modified: s.modified,
             counts: s.counts,
+            problems: s.problems,
+            claude_json_gone: self
+                .inner
+                .store
+                .meta_get(claude_ctx::GONE_KEY)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
             oldest_refresh: s.oldest,
             newest_refresh: s.newest,
             last_refresh: self
@@ -364,6 +393,9 @@ impl CacheManager {
             integrity: None,
             notes: {
                 let mut notes = self.inner.store.notes().to_vec();
+                if let Some(n) = self.claude_json_note() {
+                    notes.push(n);
+                }
                 if notes.is_empty()
                     && let Some(earlier) = self.inner.store.meta_get("last_rebuild")?
                 {
@@ -519,7 +551,8 @@ impl CacheManager {
         let started = Instant::now();
         let scan_started = now_ms();
         // Stats alone first: when nothing a scan would read has changed, confirm and stop.
-        let stamp = tree_stamp(Path::new(path), collection);
+        let ctx = self.scan_context(path);
+        let stamp = tree_stamp_in(Path::new(path), collection, &ctx);
         let state = self.inner.store.refresh_state(id)?;
         if stamp.is_some() && state.clean_tree_stamp == stamp {
             let name = self.inner.store.touch_refreshed(id, scan_started)?;
@@ -536,7 +569,7 @@ impl CacheManager {
         let t0 = Instant::now();
         let prev = PrevIndex::from_artifacts(self.inner.store.scanned_artifacts(id)?);
         let t1 = Instant::now();
-        let snap = scan_project(Path::new(path), &prev, collection);
+        let snap = scan_project_in(Path::new(path), &prev, collection, &ctx);
         let t2 = Instant::now();
         let name = snap
             .name
@@ -609,6 +642,9 @@ impl CacheManager {
             let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
             wanted.insert(home.display().to_string(), ProjectOrigin::User);
         }
+        for path in self.claude_json_projects(&cfg)? {
+            wanted.entry(path).or_insert(ProjectOrigin::ClaudeJson);
+        }
         for (path, choice) in &choices {
             match choice.as_str() {
                 "added" => {
@@ -653,7 +689,7 @@ impl CacheManager {
         }
         if !discover::is_project(&canonical) {
             return Err(CacheError::InvalidInput(format!(
-                "{} has no .claude folder or SkillMeat record: nothing to cache",
+                "{} has no .claude folder, CLAUDE.md, .mcp.json or SkillMeat record: nothing to cache",
                 canonical.display()
             )));
         }

@@ -16,18 +16,32 @@ pub enum ArtifactKind {
     Command,
     /// One hook entry from `.claude/settings.json` or `settings.local.json`.
     Hook,
-    /// One key of `mcpServers` in `<project>/.mcp.json`.
+    /// One MCP server: a key of `mcpServers` in `<project>/.mcp.json` (project scope), in
+    /// `~/.claude.json` (user scope at the top level, local scope under `projects`), or a
+    /// plugin's.
     McpServer,
+    /// A memory file: `CLAUDE.md`, `.claude/CLAUDE.md`, `CLAUDE.local.md`, `~/.claude/CLAUDE.md`.
+    Memory,
+    /// A rule: `.claude/rules/**/*.md` (project) or `~/.claude/rules/**/*.md` (user).
+    Rule,
+    /// An output style: `<scope>/output-styles/*.md`.
+    OutputStyle,
+    /// A plugin named `plugin@marketplace` in `enabledPlugins` or `installed_plugins.json`.
+    Plugin,
 }
 
 impl ArtifactKind {
     /// Every kind, in display order.
-    pub const ALL: [ArtifactKind; 5] = [
+    pub const ALL: [ArtifactKind; 9] = [
         ArtifactKind::Skill,
         ArtifactKind::Agent,
         ArtifactKind::Command,
         ArtifactKind::Hook,
         ArtifactKind::McpServer,
+        ArtifactKind::Memory,
+        ArtifactKind::Rule,
+        ArtifactKind::OutputStyle,
+        ArtifactKind::Plugin,
     ];
 
     /// The stable lower-case name used in the database, JSON and the CLI.
@@ -38,6 +52,10 @@ impl ArtifactKind {
             ArtifactKind::Command => "command",
             ArtifactKind::Hook => "hook",
             ArtifactKind::McpServer => "mcp_server",
+            ArtifactKind::Memory => "memory",
+            ArtifactKind::Rule => "rule",
+            ArtifactKind::OutputStyle => "output_style",
+            ArtifactKind::Plugin => "plugin",
         }
     }
 
@@ -49,6 +67,12 @@ impl ArtifactKind {
             "command" | "commands" => Some(ArtifactKind::Command),
             "hook" | "hooks" => Some(ArtifactKind::Hook),
             "mcp_server" | "mcp_servers" | "mcp" | "mcp-server" => Some(ArtifactKind::McpServer),
+            "memory" | "memories" => Some(ArtifactKind::Memory),
+            "rule" | "rules" => Some(ArtifactKind::Rule),
+            "output_style" | "output_styles" | "output-style" | "output-styles" => {
+                Some(ArtifactKind::OutputStyle)
+            }
+            "plugin" | "plugins" => Some(ArtifactKind::Plugin),
             _ => None,
         }
     }
@@ -127,6 +151,145 @@ pub struct Artifact {
     pub extra: serde_json::Value,
     /// Unix milliseconds when this row last changed in the cache.
     pub updated_at: i64,
+    /// Where Claude Code takes it from: `user`, `project`, `local`, `plugin` or `managed`.
+    pub scope: Scope,
+    /// The plugin that provides it (`name@marketplace`), for scope `plugin` and kind `plugin`.
+    pub plugin: Option<String>,
+    /// Whether Claude Code, started in this project, would load it.
+    pub loaded: bool,
+    /// Why it is not loaded, when `loaded` is false.
+    pub not_loaded: Option<NotLoaded>,
+}
+
+/// Where an item comes from, as Claude Code names its configuration scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Enterprise-managed settings.
+    Managed,
+    /// Local: the user's private per-project configuration (`CLAUDE.local.md`,
+    /// `.claude/settings.local.json`, `projects["<path>"]` in `~/.claude.json`).
+    Local,
+    /// Project: files committed in the project.
+    Project,
+    /// User: `~/.claude/` and the top level of `~/.claude.json`.
+    User,
+    /// An enabled plugin's folder.
+    Plugin,
+}
+
+impl Scope {
+    /// Every scope, in display order.
+    pub const ALL: [Scope; 5] = [
+        Scope::Managed,
+        Scope::Local,
+        Scope::Project,
+        Scope::User,
+        Scope::Plugin,
+    ];
+
+    /// The stable lower-case name used in the database, JSON and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Managed => "managed",
+            Scope::Local => "local",
+            Scope::Project => "project",
+            Scope::User => "user",
+            Scope::Plugin => "plugin",
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "managed" => Some(Scope::Managed),
+            "local" => Some(Scope::Local),
+            "project" => Some(Scope::Project),
+            "user" => Some(Scope::User),
+            "plugin" => Some(Scope::Plugin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why Claude Code would not load an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotLoaded {
+    /// A skill more than one level below `skills/` (Claude Code ignores it silently).
+    NestedSkill,
+    /// Provided by a plugin that is installed but not enabled.
+    PluginDisabled,
+    /// Provided by (or is) a plugin that is enabled but not installed.
+    PluginNotInstalled,
+    /// A hook while `disableAllHooks` is true.
+    HooksDisabled,
+    /// A project MCP server (`.mcp.json`) the user has not approved.
+    McpNotApproved,
+    /// An MCP server the user disabled or rejected.
+    McpDisabled,
+    /// Another item of the same name wins (personal skill over project skill, skill over
+    /// command, local over project MCP server).
+    Shadowed,
+    /// An agent whose frontmatter lacks what Claude Code requires (`name`, `description`).
+    InvalidFrontmatter,
+    /// A rule with `paths:`: loaded only when Claude reads a matching file.
+    OnDemand,
+    /// In another tool's profile folder (`.codex/`, `.gemini/`, `.cursor/`): not Claude Code's.
+    OtherTool,
+}
+
+impl NotLoaded {
+    /// The stable name used in the database, JSON and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotLoaded::NestedSkill => "nested_skill",
+            NotLoaded::PluginDisabled => "plugin_disabled",
+            NotLoaded::PluginNotInstalled => "plugin_not_installed",
+            NotLoaded::HooksDisabled => "hooks_disabled",
+            NotLoaded::McpNotApproved => "mcp_not_approved",
+            NotLoaded::McpDisabled => "mcp_disabled",
+            NotLoaded::Shadowed => "shadowed",
+            NotLoaded::InvalidFrontmatter => "invalid_frontmatter",
+            NotLoaded::OnDemand => "on_demand",
+            NotLoaded::OtherTool => "other_tool",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "nested_skill" => NotLoaded::NestedSkill,
+            "plugin_disabled" => NotLoaded::PluginDisabled,
+            "plugin_not_installed" => NotLoaded::PluginNotInstalled,
+            "hooks_disabled" => NotLoaded::HooksDisabled,
+            "mcp_not_approved" => NotLoaded::McpNotApproved,
+            "mcp_disabled" => NotLoaded::McpDisabled,
+            "shadowed" => NotLoaded::Shadowed,
+            "invalid_frontmatter" => NotLoaded::InvalidFrontmatter,
+            "on_demand" => NotLoaded::OnDemand,
+            "other_tool" => NotLoaded::OtherTool,
+            _ => return None,
+        })
+    }
+
+    /// True when this reason is a problem worth showing the user (an on-demand rule and
+    /// another tool's files are expected, not problems).
+    pub fn is_problem(self) -> bool {
+        !matches!(self, NotLoaded::OnDemand | NotLoaded::OtherTool)
+    }
+}
+
+impl fmt::Display for NotLoaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How a project's deployed version relates to the collection's.
@@ -215,6 +378,8 @@ pub enum ProjectOrigin {
     Added,
     /// The user-level scope `~/.claude`.
     User,
+    /// Listed in `projects` of `~/.claude.json` (a folder the user ran Claude Code in).
+    ClaudeJson,
 }
 
 impl ProjectOrigin {
@@ -224,6 +389,7 @@ impl ProjectOrigin {
             ProjectOrigin::Discovered => "discovered",
             ProjectOrigin::Added => "added",
             ProjectOrigin::User => "user",
+            ProjectOrigin::ClaudeJson => "claude_json",
         }
     }
 
@@ -232,6 +398,7 @@ impl ProjectOrigin {
         match s {
             "added" => ProjectOrigin::Added,
             "user" => ProjectOrigin::User,
+            "claude_json" => ProjectOrigin::ClaudeJson,
             _ => ProjectOrigin::Discovered,
         }
     }
@@ -250,6 +417,18 @@ pub struct KindCounts {
     pub hook: u32,
     /// MCP servers.
     pub mcp_server: u32,
+    /// Memory files.
+    #[serde(default)]
+    pub memory: u32,
+    /// Rules.
+    #[serde(default)]
+    pub rule: u32,
+    /// Output styles.
+    #[serde(default)]
+    pub output_style: u32,
+    /// Plugins.
+    #[serde(default)]
+    pub plugin: u32,
 }
 
 impl KindCounts {
@@ -261,12 +440,24 @@ impl KindCounts {
             ArtifactKind::Command => self.command += n,
             ArtifactKind::Hook => self.hook += n,
             ArtifactKind::McpServer => self.mcp_server += n,
+            ArtifactKind::Memory => self.memory += n,
+            ArtifactKind::Rule => self.rule += n,
+            ArtifactKind::OutputStyle => self.output_style += n,
+            ArtifactKind::Plugin => self.plugin += n,
         }
     }
 
     /// The sum over all kinds.
     pub fn total(&self) -> u32 {
-        self.skill + self.agent + self.command + self.hook + self.mcp_server
+        self.skill
+            + self.agent
+            + self.command
+            + self.hook
+            + self.mcp_server
+            + self.memory
+            + self.rule
+            + self.output_style
+            + self.plugin
     }
 }
 
@@ -305,6 +496,10 @@ pub struct Project {
     pub profiles: Vec<String>,
     /// Problems found while scanning (stale SkillMeat records, unreadable files...).
     pub notes: Vec<String>,
+    /// Items with a problem: not loaded (except on-demand rules and other tools' files),
+    /// malformed frontmatter, or a dangling `@import`.
+    #[serde(default)]
+    pub problems: u32,
 }
 
 /// A project with its artifacts, as `show` and the dashboard's project view need it.
@@ -351,6 +546,19 @@ pub struct ChangedArtifact {
     pub path: String,
 }
 
+/// An item that Claude Code loaded before a refresh and would not load after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedLoading {
+    /// Kind.
+    pub kind: ArtifactKind,
+    /// Name.
+    pub name: String,
+    /// Path relative to the project.
+    pub path: String,
+    /// Why it is not loaded now.
+    pub reason: NotLoaded,
+}
+
 /// What one refresh changed in one project.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeSet {
@@ -364,6 +572,10 @@ pub struct ChangeSet {
     pub new_project: bool,
     /// True when project-level data (name, CLAUDE.md, profiles, notes, missing) changed.
     pub project_changed: bool,
+    /// Items Claude Code loaded before this refresh and would not load after it, with the
+    /// reason (each is also listed in `modified`).
+    #[serde(default)]
+    pub stopped_loading: Vec<StoppedLoading>,
 }
 
 impl ChangeSet {
@@ -412,6 +624,7 @@ impl ChangeSet {
             modified: cut(&self.modified),
             new_project: self.new_project,
             project_changed: self.project_changed,
+            stopped_loading: self.stopped_loading.iter().take(max).cloned().collect(),
         }
     }
 }
@@ -420,6 +633,8 @@ impl ChangeSet {
 pub fn kind_noun(kind: ArtifactKind, n: usize) -> String {
     let base = match kind {
         ArtifactKind::McpServer => "MCP server",
+        ArtifactKind::Memory => "memory file",
+        ArtifactKind::OutputStyle => "output style",
         other => other.as_str(),
     };
     if n == 1 {
@@ -501,6 +716,12 @@ pub struct CacheStatus {
     pub modified: u64,
     /// Artifact counts by kind.
     pub counts: KindCounts,
+    /// Items with a problem over all projects (see [`Project::problems`]).
+    #[serde(default)]
+    pub problems: u64,
+    /// Keys of `projects` in `~/.claude.json` whose folder no longer exists (not listed).
+    #[serde(default)]
+    pub claude_json_gone: u64,
     /// Unix ms of the oldest successful project refresh.
     pub oldest_refresh: Option<i64>,
     /// Unix ms of the newest successful project refresh.
@@ -520,4 +741,19 @@ pub struct CacheStatus {
     /// The verdict of an integrity check run for this answer (`status --check`); `None` when
     /// none was run.
     pub integrity: Option<String>,
+}
+
+/// One problem of one project: an item that is not loaded (and why), has malformed
+/// frontmatter, or names an `@import` that does not exist.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Problem {
+    /// The item.
+    #[serde(flatten)]
+    pub artifact: Artifact,
+    /// The project's display name.
+    pub project_name: String,
+    /// The problem's code: a [`NotLoaded`] name, `malformed_frontmatter` or `dangling_import`.
+    pub problem: String,
+    /// A readable explanation.
+    pub detail: String,
 }

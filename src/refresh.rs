@@ -815,6 +815,15 @@ pub fn refresh_now(manager: &CacheManager, force: bool) -> Result<RefreshReport>
     )
 }
 
+/// Like [`refresh_now`] for the given projects (ids), whatever their freshness.
+pub fn refresh_ids_now(manager: &CacheManager, ids: &[String]) -> Result<RefreshReport> {
+    let ids = ids.to_vec();
+    with_manual_job(
+        manager,
+        move |job| async move { job.refresh_ids(ids).await },
+    )
+}
+
 /// Like [`refresh_now`] for one project (id, path or name).
 pub fn refresh_project_now(
     manager: &CacheManager,

@@ -2,11 +2,19 @@
 //! nothing. A source (a file, or a skill directory) whose (mtime, size) stamp equals the last
 //! scan's is not re-read: its previous artifacts are reused.
 
+mod managed;
+mod memory;
+mod plugins;
+
+pub use memory::{imports_of, resolve_import};
+
+use crate::claude::context::ScanContext;
+use crate::claude::mcp::McpEntry;
 use crate::collection::{Collection, compare_versions};
 use crate::config::PROFILE_ROOTS;
 use crate::frontmatter::{self, Frontmatter};
 use crate::hash;
-use crate::model::{ArtifactKind, FrontmatterState, VersionCmp};
+use crate::model::{ArtifactKind, FrontmatterState, NotLoaded, Scope, VersionCmp};
 use crate::records::{self, DeployRecord, Records};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -59,6 +67,14 @@ pub struct ScannedArtifact {
     pub source: String,
     /// The source's (mtime, size) stamp when scanned.
     pub stamp: String,
+    /// Scope (derived after the scan, see [`crate::loading`]; plugin items set it at scan).
+    pub scope: Scope,
+    /// The plugin providing it (`name@marketplace`).
+    pub plugin: Option<String>,
+    /// Whether Claude Code would load it (derived, see [`crate::loading`]).
+    pub loaded: bool,
+    /// Why not (derived).
+    pub not_loaded: Option<NotLoaded>,
 }
 
 impl ScannedArtifact {
@@ -101,6 +117,10 @@ impl ScannedArtifact {
                 .as_bytes(),
         );
         field(self.extra.to_string().as_bytes());
+        field(self.scope.as_str().as_bytes());
+        field(&opt(&self.plugin));
+        field(&[u8::from(self.loaded)]);
+        field(self.not_loaded.map(|n| n.as_str()).unwrap_or("").as_bytes());
         hex::encode(&h.finalize()[..16])
     }
 }
@@ -157,8 +177,19 @@ pub struct ProjectSnapshot {
 const SCANNER_VERSION: &str = "3";
 
 /// Scans `project`. Never fails: unreadable parts become notes; a vanished folder is `missing`.
+/// Without a context: no user scope, no `~/.claude.json` entry.
 pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -> ProjectSnapshot {
-    scan_inner(project, prev, collection, None).0
+    scan_project_in(project, prev, collection, &ScanContext::default())
+}
+
+/// Scans `project` in `ctx`: what the user scope and `~/.claude.json` add and decide.
+pub fn scan_project_in(
+    project: &Path,
+    prev: &PrevIndex,
+    collection: &Collection,
+    ctx: &ScanContext,
+) -> ProjectSnapshot {
+    scan_inner(project, prev, collection, None, ctx).0
 }
 
 /// A fingerprint of everything a scan of `project` would read: every source's path and
@@ -166,7 +197,18 @@ pub fn scan_project(project: &Path, prev: &PrevIndex, collection: &Collection) -
 /// collection. Only stats, no reads. Equal tree stamps mean a rescan would find nothing new.
 /// `None` when the project is missing.
 pub fn tree_stamp(project: &Path, collection: &Collection) -> Option<String> {
-    let (snap, stamps) = scan_inner(project, &PrevIndex::default(), collection, Some(Vec::new()));
+    tree_stamp_in(project, collection, &ScanContext::default())
+}
+
+/// [`tree_stamp`] in `ctx`: the context's digest is part of the stamp.
+pub fn tree_stamp_in(project: &Path, collection: &Collection, ctx: &ScanContext) -> Option<String> {
+    let (snap, stamps) = scan_inner(
+        project,
+        &PrevIndex::default(),
+        collection,
+        Some(Vec::new()),
+        ctx,
+    );
     if snap.missing.is_some() {
         return None;
     }
@@ -189,7 +231,12 @@ pub fn tree_stamp(project: &Path, collection: &Collection) -> Option<String> {
             h.update(format!("{p}/{f}:{stamp};"));
         }
     }
-    h.update(format!("md:{};col:{};", snap.claude_md, collection.stamp));
+    h.update(format!(
+        "md:{};col:{};ctx:{};",
+        snap.claude_md,
+        collection.stamp,
+        ctx.digest()
+    ));
     // What the walk itself noticed (too deep, too many, loops, unreadable folders) is part of
     // what a scan would report.
     for n in &snap.notes {
@@ -204,6 +251,7 @@ fn scan_inner(
     prev: &PrevIndex,
     collection: &Collection,
     stamps: Option<Vec<(String, String)>>,
+    ctx: &ScanContext,
 ) -> (ProjectSnapshot, Option<Vec<(String, String)>>) {
     let stamp_mode = stamps.is_some();
     let mut snap = ProjectSnapshot {
@@ -241,6 +289,8 @@ fn scan_inner(
             for f in ["settings.json", "settings.local.json"] {
                 sc.scan_hooks(&dir.join(f), &format!(".claude/{f}"));
             }
+            sc.scan_md_docs(&dir, ArtifactKind::Rule);
+            sc.scan_md_docs(&dir, ArtifactKind::OutputStyle);
         }
         if !stamp_mode {
             records::read_profile(&dir, profile, &mut recs);
@@ -249,13 +299,35 @@ fn scan_inner(
     if !sc.snap.profiles.iter().any(|p| p == ".claude")
         && recs.deployed.is_empty()
         && !has_record(project)
+        && !has_other_config(project, ctx)
     {
         sc.snap.missing = Some("no .claude folder any more".into());
         sc.snap.artifacts.clear();
         let stamps = sc.stamps.take();
         return (snap, stamps);
     }
-    sc.scan_mcp(&project.join(".mcp.json"));
+    if !ctx.user_scope {
+        // `~/.mcp.json` is not a file Claude Code reads for the user scope.
+        sc.scan_mcp(&project.join(".mcp.json"));
+    }
+    sc.scan_memory(ctx);
+    if !stamp_mode {
+        let servers = if ctx.user_scope {
+            &ctx.user_mcp[..]
+        } else {
+            ctx.local
+                .as_ref()
+                .map(|l| &l.mcp_servers[..])
+                .unwrap_or(&[])
+        };
+        for e in servers {
+            sc.snap.artifacts.push(claude_json_server(e));
+        }
+        sc.scan_plugins(ctx);
+        if ctx.user_scope {
+            sc.scan_managed(ctx);
+        }
+    }
     let stamps = sc.stamps.take();
     snap.claude_md = match std::fs::symlink_metadata(project.join("CLAUDE.md")) {
         Err(_) => "absent".into(),
@@ -273,7 +345,47 @@ fn scan_inner(
         .sort_by(|a, b| (a.kind, &a.path).cmp(&(b.kind, &b.path)));
     snap.artifacts
         .dedup_by(|a, b| a.kind == b.kind && a.path == b.path);
+    crate::loading::resolve(project, &mut snap, ctx);
     (snap, stamps)
+}
+
+/// True when the folder has Claude Code configuration other than a `.claude/` folder:
+/// `CLAUDE.md`, `CLAUDE.local.md`, `.mcp.json`, or local-scope MCP servers.
+pub fn has_other_config(project: &Path, ctx: &ScanContext) -> bool {
+    ctx.local
+        .as_ref()
+        .is_some_and(|l| !l.mcp_servers.is_empty())
+        || ["CLAUDE.md", "CLAUDE.local.md", ".mcp.json"]
+            .iter()
+            .any(|f| project.join(f).is_file())
+}
+
+/// An MCP server defined in `~/.claude.json` (local or user scope), secret-free.
+fn claude_json_server(e: &McpEntry) -> ScannedArtifact {
+    let extra = e.extra();
+    let content_hash = hash::hash_bytes(extra.to_string().as_bytes());
+    ScannedArtifact {
+        kind: ArtifactKind::McpServer,
+        name: e.name.clone(),
+        description: frontmatter::truncate_chars(&e.description(), 500),
+        path: format!("{}{}", crate::loading::CLAUDE_JSON_PREFIX, e.name),
+        stamp: content_hash.clone(),
+        content_hash,
+        frontmatter: FrontmatterState::None,
+        version: None,
+        tags: Vec::new(),
+        aliases: Vec::new(),
+        local_modified: None,
+        outdated: None,
+        upstream_version: None,
+        version_cmp: None,
+        extra,
+        source: "~/.claude.json".to_string(),
+        scope: Scope::Local,
+        plugin: None,
+        loaded: true,
+        not_loaded: None,
+    }
 }
 
 fn has_record(project: &Path) -> bool {
@@ -380,7 +492,12 @@ impl Scanner<'_> {
 
     /// Skills: any folder below `skills/` holding a SKILL.md, at any depth; the topmost wins.
     fn scan_skills(&mut self, profile_dir: &Path) {
-        let skills = profile_dir.join("skills");
+        self.scan_skills_in(&profile_dir.join("skills"));
+    }
+
+    /// Skills below one `skills/` folder.
+    fn scan_skills_in(&mut self, skills: &Path) {
+        let skills = skills.to_path_buf();
         if !skills.is_dir() {
             return;
         }
@@ -611,20 +728,8 @@ impl Scanner<'_> {
                 continue;
             }
             self.snap.sources_read += 1;
-            let (content_hash, head) = match hash::hash_file_with_head(&file) {
-                Ok((Some(h), head)) => (h, head),
-                Ok((None, head)) => {
-                    // Kept (it is identifiable from its head); its hash is unknown.
-                    self.note(format!(
-                        "{source}: larger than {} MiB, not hashed",
-                        hash::MAX_HASH_BYTES / (1024 * 1024)
-                    ));
-                    (String::new(), head)
-                }
-                Err(e) => {
-                    self.note(format!("{source}: could not be read: {e}"));
-                    continue;
-                }
+            let Some((content_hash, head)) = self.read_hashed(&file, &source) else {
+                continue;
             };
             let fm = frontmatter::parse(&String::from_utf8_lossy(&head));
             let rel_in_kind = file.strip_prefix(&base).unwrap_or(&file);
@@ -665,6 +770,7 @@ impl Scanner<'_> {
                     "tools": fm.text("tools"),
                     "model": fm.text("model"),
                     "color": fm.text("color"),
+                    "name_set": fm.text("name").is_some(),
                 });
             }
             self.snap.artifacts.push(art);
@@ -700,6 +806,7 @@ impl Scanner<'_> {
                 for (hi, entry) in entries.iter().enumerate() {
                     let command = entry.get("command").and_then(|c| c.as_str()).unwrap_or("");
                     let htype = entry.get("type").and_then(|c| c.as_str()).unwrap_or("");
+                    let target = hook_target(entry);
                     let name = if matcher.is_empty() {
                         event.clone()
                     } else {
@@ -709,7 +816,7 @@ impl Scanner<'_> {
                     self.snap.artifacts.push(ScannedArtifact {
                         kind: ArtifactKind::Hook,
                         name,
-                        description: frontmatter::truncate_chars(command, 500),
+                        description: frontmatter::truncate_chars(&target, 500),
                         path: format!("{source}#{event}[{gi}].hooks[{hi}]"),
                         content_hash: hash::hash_bytes(canonical.to_string().as_bytes()),
                         frontmatter: FrontmatterState::None,
@@ -720,9 +827,13 @@ impl Scanner<'_> {
                         outdated: None,
                         upstream_version: None,
                         version_cmp: None,
-                        extra: json!({"event": event, "matcher": matcher, "type": htype, "command": command, "timeout": entry.get("timeout")}),
+                        extra: json!({"event": event, "matcher": matcher, "type": htype, "command": command, "target": target, "timeout": entry.get("timeout")}),
                         source: source.to_string(),
                         stamp: stamp.clone(),
+                        scope: Scope::Project,
+                        plugin: None,
+                        loaded: true,
+                        not_loaded: None,
                     });
                 }
             }
@@ -731,7 +842,11 @@ impl Scanner<'_> {
 
     /// MCP servers: each key of `mcpServers` in `<project>/.mcp.json`.
     fn scan_mcp(&mut self, file: &Path) {
-        let source = ".mcp.json";
+        self.scan_mcp_file(file, ".mcp.json");
+    }
+
+    /// MCP servers of one JSON file with an `mcpServers` object (`source` is its name).
+    fn scan_mcp_file(&mut self, file: &Path, source: &str) {
         let Some((stamp, json)) = self.read_json(file, source) else {
             return;
         };
@@ -746,25 +861,8 @@ impl Scanner<'_> {
             return;
         };
         for (name, spec) in servers {
-            let command = spec.get("command").and_then(|c| c.as_str());
-            let url = spec.get("url").and_then(|c| c.as_str());
-            let args: Vec<String> = spec
-                .get("args")
-                .and_then(|a| a.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let description = match (command, url) {
-                (Some(c), _) => std::iter::once(c.to_string())
-                    .chain(args.iter().cloned())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                (None, Some(u)) => u.to_string(),
-                _ => String::new(),
-            };
+            let entry = McpEntry::from_spec(name, spec);
+            let description = entry.description();
             self.snap.artifacts.push(ScannedArtifact {
                 kind: ArtifactKind::McpServer,
                 name: name.clone(),
@@ -779,22 +877,39 @@ impl Scanner<'_> {
                 outdated: None,
                 upstream_version: None,
                 version_cmp: None,
-                // Environment values may hold secrets: only their names are kept.
-                extra: json!({
-                    "type": spec.get("type").and_then(|t| t.as_str()).unwrap_or(if url.is_some() { "http" } else { "stdio" }),
-                    "command": command,
-                    "args": args,
-                    "url": url,
-                    "env_keys": spec.get("env").and_then(|e| e.as_object()).map(|o| o.keys().cloned().collect::<Vec<_>>()),
-                }),
+                // Environment and header values may hold secrets: only their names are kept.
+                extra: entry.extra(),
                 source: source.to_string(),
                 stamp: stamp.clone(),
+                scope: Scope::Project,
+                plugin: None,
+                loaded: true,
+                not_loaded: None,
             });
         }
     }
 }
 
 impl Scanner<'_> {
+    /// Hashes a single-file source and returns its head for parsing. `None` (with a note) when
+    /// it cannot be read; a file over the hash cap is kept with an unknown (empty) hash.
+    pub(crate) fn read_hashed(&mut self, file: &Path, source: &str) -> Option<(String, Vec<u8>)> {
+        match hash::hash_file_with_head(file) {
+            Ok((Some(h), head)) => Some((h, head)),
+            Ok((None, head)) => {
+                self.note(format!(
+                    "{source}: larger than {} MiB, not hashed",
+                    hash::MAX_HASH_BYTES / (1024 * 1024)
+                ));
+                Some((String::new(), head))
+            }
+            Err(e) => {
+                self.note(format!("{source}: could not be read: {e}"));
+                None
+            }
+        }
+    }
+
     /// Reads a JSON source. `None`: absent or broken (noted). `Some((stamp, None))`: unchanged,
     /// previous artifacts reused. `Some((stamp, Some(json)))`: parsed anew.
     #[allow(clippy::type_complexity)]
@@ -835,6 +950,27 @@ impl Scanner<'_> {
                 None
             }
         }
+    }
+}
+
+/// What a hook handler runs or calls, by its `type`: the command, the URL (without
+/// credentials), the prompt, or the MCP tool (`server/tool`).
+/// Source: code.claude.com/docs/en/hooks (handler types command, http, prompt, agent, mcp_tool).
+fn hook_target(entry: &Value) -> String {
+    let s = |k: &str| entry.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    match s("type") {
+        "http" => crate::claude::mcp::strip_url(s("url")),
+        "prompt" | "agent" => s("prompt").to_string(),
+        "mcp_tool" => {
+            let server = s("server");
+            let tool = s("tool");
+            if server.is_empty() {
+                tool.to_string()
+            } else {
+                format!("{server}/{tool}")
+            }
+        }
+        _ => s("command").to_string(),
     }
 }
 
@@ -889,6 +1025,10 @@ fn artifact_from_frontmatter(
         extra: Value::Null,
         source,
         stamp: stamp.to_string(),
+        scope: Scope::Project,
+        plugin: None,
+        loaded: true,
+        not_loaded: None,
     }
 }
 

@@ -12,6 +12,8 @@
 //! Lost events (`need_rescan`) make every project be re-read, and say so. When the OS refuses
 //! more watches, the projects that could not be watched are polled instead, visibly.
 
+mod claude_files;
+
 use crate::config::{Config, PROFILE_ROOTS};
 use crate::error::{CacheError, Result};
 use crate::events::{CacheEvent, InvalidationReason};
@@ -44,6 +46,12 @@ pub struct WatchOptions {
     pub prune: Vec<String>,
     /// The SkillMeat collections folder.
     pub collections_dir: PathBuf,
+    /// Claude Code's state file (`~/.claude.json`).
+    pub claude_json: PathBuf,
+    /// Claude Code's user configuration folder (`~/.claude`, or `$CLAUDE_CONFIG_DIR`).
+    pub claude_config_dir: PathBuf,
+    /// Claude Code's managed (enterprise) folder.
+    pub claude_managed_dir: PathBuf,
 }
 
 impl WatchOptions {
@@ -65,6 +73,11 @@ impl WatchOptions {
             prune: cfg.prune.clone(),
             collections_dir: std::fs::canonicalize(&cfg.collections_dir)
                 .unwrap_or_else(|_| cfg.collections_dir.clone()),
+            claude_json: claude_files::canonical_file(&cfg.claude_paths().claude_json),
+            claude_config_dir: std::fs::canonicalize(cfg.claude_paths().config_dir)
+                .unwrap_or_else(|_| cfg.claude_paths().config_dir),
+            claude_managed_dir: std::fs::canonicalize(&cfg.claude_managed_dir)
+                .unwrap_or_else(|_| cfg.claude_managed_dir.clone()),
         }
     }
 }
@@ -108,6 +121,9 @@ struct State {
     projects: HashMap<PathBuf, Watched>,
     /// Folders of the discovery trees and collections watched non-recursively.
     extra: HashSet<PathBuf>,
+    /// Watches for Claude Code's user files (`~/.claude.json`'s folder, the user scope and
+    /// plugin folders when no project watch covers them): path → recursive.
+    claude: HashMap<PathBuf, bool>,
     status: WatchStatus,
     worker: Option<std::thread::JoinHandle<()>>,
     tx: Option<mpsc::Sender<Msg>>,
@@ -124,6 +140,8 @@ enum Key {
     Project { id: String, root: PathBuf },
     Discovery,
     Collection,
+    ClaudeJson,
+    UserScope,
 }
 
 /// Per-key timing of pending events.
@@ -168,6 +186,10 @@ pub enum PathMeaning {
     Discovery,
     /// A SkillMeat collection file: every project's outdated flags may change.
     Collection,
+    /// `~/.claude.json`: the projects whose MCP servers or approvals changed, and new keys.
+    ClaudeJson,
+    /// The user scope's settings, skills or plugins: every project may load something else.
+    UserScope,
     /// Nothing we care about (editor temp files, pruned folders, other files).
     Ignored,
 }
@@ -266,6 +288,7 @@ impl FileWatcher {
         drop(st);
         self.sync_projects()?;
         self.watch_discovery_and_collections();
+        self.watch_claude_files();
         self.announce();
         Ok(())
     }
@@ -291,6 +314,7 @@ impl FileWatcher {
             st.running = false;
             st.projects.clear();
             st.extra.clear();
+            st.claude.clear();
             (
                 st.native.take(),
                 st.poller.take(),
@@ -688,6 +712,8 @@ impl FileWatcher {
                 }
                 PathMeaning::Discovery => (Key::Discovery, false),
                 PathMeaning::Collection => (Key::Collection, false),
+                PathMeaning::ClaudeJson => (Key::ClaudeJson, false),
+                PathMeaning::UserScope => (Key::UserScope, false),
                 PathMeaning::Ignored => continue,
             };
             let e = pending.entry(key).or_insert(Pending {
@@ -712,6 +738,7 @@ impl FileWatcher {
         }
         let mut ids: Vec<(String, PathBuf)> = Vec::new();
         let (mut discovery, mut collection) = (false, false);
+        let (mut claude_json, mut user_scope) = (false, false);
         // Watches first, then the refresh: whatever is written after this is seen by the
         // watcher, whatever was written before is read by the refresh.
         for (key, p) in due {
@@ -724,7 +751,18 @@ impl FileWatcher {
                 }
                 Key::Discovery => discovery = true,
                 Key::Collection => collection = true,
+                Key::ClaudeJson => claude_json = true,
+                Key::UserScope => user_scope = true,
             }
+        }
+        // While stopping, only what is queue-only (reading ~/.claude.json or discovering may
+        // write to the database, and stopping must not wait for a lock).
+        if claude_json && !stopping {
+            ids.extend(self.claude_json_changed());
+        }
+        if user_scope && !stopping {
+            self.watch_claude_files();
+            collection = true;
         }
         if discovery && !stopping {
             self.watch_discovery_and_collections();
@@ -816,6 +854,9 @@ fn classify_path(
     opts: &WatchOptions,
     path: &Path,
 ) -> PathMeaning {
+    if let Some(m) = claude_files::classify(opts, path) {
+        return m;
+    }
     if let Some(root) = project_root(projects, path) {
         let id = projects[&root].id.clone();
         let rel = path.strip_prefix(&root).unwrap_or(Path::new(""));
@@ -844,7 +885,9 @@ fn classify_path(
                 rewatch: comps.len() == 1,
             };
         }
-        if comps.len() == 1 && (first == ".mcp.json" || first == "CLAUDE.md") {
+        if comps.len() == 1
+            && (first == ".mcp.json" || first == "CLAUDE.md" || first == "CLAUDE.local.md")
+        {
             return PathMeaning::Project { id, rewatch: false };
         }
         return PathMeaning::Ignored;

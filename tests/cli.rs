@@ -225,7 +225,8 @@ fn refresh_then_list_json() {
     assert_eq!(alpha["origin"], "discovered");
     assert_eq!(
         alpha["counts"],
-        serde_json::json!({"skill": 1, "agent": 1, "command": 1, "hook": 1, "mcp_server": 1})
+        serde_json::json!({"skill": 1, "agent": 1, "command": 1, "hook": 1, "mcp_server": 1,
+            "memory": 0, "rule": 0, "output_style": 0, "plugin": 0})
     );
     assert_eq!(alpha["outdated_count"], 1);
     assert_eq!(alpha["modified_count"], 0);
@@ -817,5 +818,135 @@ fn status_check_runs_a_full_integrity_check() {
     assert!(
         env.ok(&["status"])
             .contains("integrity  not checked now (last sound check")
+    );
+}
+
+#[test]
+fn problems_scope_and_loaded_filters_from_the_command_line() {
+    // Source: anthropics/claude-code#88400 (nested skills not loaded); code.claude.com/docs/en/mcp
+    // (local scope in ~/.claude.json; project servers need approval).
+    let e = Env::new();
+    let alpha = e.root_canon().join("alpha");
+    put(
+        &alpha,
+        ".claude/skills/group/inner/SKILL.md",
+        "---\nname: inner\ndescription: deep\n---\n",
+    );
+    let claude_json = serde_json::json!({"projects": {
+        alpha.display().to_string(): {"mcpServers": {"db": {"command": "pg", "env": {"PGPASSWORD": "pw-123"}}}}
+    }});
+    put(e.home.path(), ".claude.json", claude_json.to_string());
+    e.ok(&["refresh"]);
+
+    let problems = e.json(&["problems", &e.project_path("alpha")]);
+    let mut got: Vec<(String, String)> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["problem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("github".to_string(), "mcp_not_approved".to_string()),
+            ("inner".to_string(), "nested_skill".to_string()),
+            // Its description holds "Examples: <example>Context: user: review": loaded, but
+            // not valid YAML.
+            ("reviewer".to_string(), "malformed_frontmatter".to_string()),
+        ]
+    );
+    assert_eq!(e.json(&["status"])["problems"], 3);
+
+    let local = e.json(&["artifacts", "--scope", "local"]);
+    let items = local["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["name"], "db");
+    assert_eq!(items[0]["scope"], "local");
+    assert_eq!(items[0]["loaded"], true);
+    assert_eq!(items[0]["not_loaded"], Value::Null);
+    assert_eq!(
+        items[0]["extra"]["env_keys"],
+        serde_json::json!(["PGPASSWORD"])
+    );
+
+    let not_loaded = e.json(&["artifacts", "--not-loaded"]);
+    let mut names: Vec<&str> = not_loaded["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["github", "inner"]);
+    let hits = e.json(&["search", "inner", "--not-loaded"]);
+    assert_eq!(hits["total"], 1);
+    assert_eq!(e.json(&["search", "inner", "--loaded"])["total"], 0);
+
+    let show = e.ok(&["show", &e.project_path("alpha")]);
+    assert!(
+        show.contains("local scope") && show.contains("project scope"),
+        "{show}"
+    );
+    assert!(show.contains("no: nested_skill"), "{show}");
+    let bad = e.run(&["artifacts", "--scope", "galaxy"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(!fs::read(e.db()).unwrap().windows(6).any(|w| w == b"pw-123"));
+}
+
+#[test]
+fn no_secret_reaches_the_output_or_the_logs() {
+    // Source: code.claude.com/docs/en/mcp (`env` and `headers` hold credentials);
+    // docs/claude-code-on-disk.md (~/.claude.json holds OAuth data and prompt history).
+    let e = Env::new();
+    let alpha = e.root_canon().join("alpha");
+    put(
+        &alpha,
+        ".mcp.json",
+        r#"{"mcpServers": {"api": {"type": "http", "url": "https://u:TOPSECRET-1@x.example/m?k=TOPSECRET-2",
+            "headers": {"Authorization": "Bearer TOPSECRET-3"}, "env": {"K": "TOPSECRET-4"}}}}"#,
+    );
+    let doc = serde_json::json!({
+        "oauthAccount": {"emailAddress": "TOPSECRET-5@example.com"},
+        "mcpServers": {"u": {"command": "u", "env": {"TOKEN": "TOPSECRET-6"}}},
+        "projects": {alpha.display().to_string(): {
+            "history": [{"display": "TOPSECRET-7 fix the login"}],
+            "mcpServers": {"db": {"command": "pg", "env": {"PGPASSWORD": "TOPSECRET-8"}}}
+        }}
+    })
+    .to_string();
+    put(e.home.path(), ".claude.json", &doc);
+    let mut seen = String::new();
+    for args in [
+        vec!["refresh", "-v"],
+        vec!["status"],
+        vec!["show", alpha.to_str().unwrap()],
+        vec!["artifacts", "--json"],
+        vec!["problems", "--json"],
+        vec!["search", "db", "--json"],
+    ] {
+        let o = e.run_with(&args, &[("SKILLMEAT_LOG", "debug")]);
+        assert_eq!(o.code, 0, "{args:?}: {o:?}");
+        seen.push_str(&o.stdout);
+        seen.push_str(&o.stderr);
+    }
+    // Half-written, cut right inside a secret: the note must not quote the file.
+    let cut = doc.find("TOPSECRET-8").unwrap() + 5;
+    put(e.home.path(), ".claude.json", &doc[..cut]);
+    let o = e.run_with(&["refresh", "--force", "-v"], &[("SKILLMEAT_LOG", "debug")]);
+    seen.push_str(&o.stdout);
+    seen.push_str(&o.stderr);
+    let o = e.run(&["status"]);
+    assert!(o.stdout.contains("last good reading"), "{o:?}");
+    seen.push_str(&o.stdout);
+    assert!(seen.contains("PGPASSWORD"), "env key names are shown");
+    assert!(
+        !seen.contains("TOPSECRET"),
+        "a secret was printed or logged:\n{seen}"
     );
 }

@@ -114,3 +114,58 @@ fn a_read_only_cache_from_an_older_release_is_refused_clearly_and_left_unchanged
         "the file is unchanged"
     );
 }
+
+#[test]
+fn a_version_3_cache_gains_scopes_and_loading_in_place() {
+    // Schema 4 adds scope, plugin, loaded, not_loaded and problem to artifacts and the new
+    // kinds' counts to projects; old rows read as loaded project items, and the next refresh
+    // fills every new column (a nested skill becomes not loaded).
+    let env = TestEnv::new();
+    let alpha = env.project("alpha");
+    alpha.skill("group/child", "child", "Nested two levels");
+    let path = alpha.key();
+    std::fs::create_dir_all(env.db.parent().unwrap()).unwrap();
+    {
+        let mut c = rusqlite::Connection::open(&env.db).unwrap();
+        schema::migrate_to(&mut c, 3).unwrap();
+        c.execute(
+            "INSERT INTO projects(id, path, name, created_at, updated_at, refreshed_at, n_skill)
+             VALUES (?1, ?2, 'alpha', 1, 1, 1, 1)",
+            [project_id_for(&path), path.clone()],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash,
+                 frontmatter, source, stamp, fp, updated_at)
+             VALUES (1, 'skill', 'child', 'Nested two levels', '.claude/skills/group/child',
+                 'h', 'ok', '.claude/skills/group/child', 'st', 'fp', 1)",
+            [],
+        )
+        .unwrap();
+    }
+    let m = env.open();
+    let v: i64 = env
+        .raw()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 4);
+    let before = m.get_project(&path).unwrap();
+    assert_eq!(before.artifacts.len(), 1);
+    let a = &before.artifacts[0];
+    assert_eq!(
+        (a.scope, a.loaded, a.not_loaded),
+        (skillmeat_cache::Scope::Project, true, None)
+    );
+    assert_eq!(before.project.problems, 0);
+    assert_eq!(names(&m, "child").0, 1);
+
+    refresh_now(&m, false).unwrap();
+    let after = m.get_project(&path).unwrap();
+    assert_eq!(after.artifacts.len(), 1);
+    assert_eq!(
+        after.artifacts[0].not_loaded,
+        Some(skillmeat_cache::NotLoaded::NestedSkill)
+    );
+    assert_eq!(after.project.problems, 1);
+    assert_eq!(names(&m, "child").0, 1);
+}

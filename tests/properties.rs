@@ -6,8 +6,13 @@
 //!    interleaved with refreshes, or run under the real watcher and refresh job
 //!    (`Service::start_with`). After each sequence the cache must equal a fresh scan of every
 //!    project (kind, path, content hash, name, description, frontmatter state, and the
-//!    project's notes). The oracle is `scan_project` with no previous index, so the checks
-//!    exercise the (mtime, size) reuse, the tree stamps, the store's diff and the watcher.
+//!    project's notes), and since schema 4 also scope and why an item is not loaded. The new
+//!    sources are in the model too: memory files with imports, rules with and without
+//!    `paths:`, local settings (`disableAllHooks`, MCP approvals), `~/.claude.json` (local
+//!    servers, approvals, a half-written file) and user skills that shadow project skills.
+//!    The oracle is `scan_project_in` with no previous index, in the manager's context, so
+//!    the checks exercise the (mtime, size) reuse, the tree stamps, the store's diff and the
+//!    watcher.
 //! 2. Readers: arbitrary bytes and YAML/TOML/JSON-shaped text into the frontmatter parser,
 //!    SkillMeat's record files, settings.json / .mcp.json and the collection files: never a
 //!    panic, never a hang (each case runs on its own thread, 5 s bound, 2 MiB stack like the
@@ -20,7 +25,7 @@ use proptest::prelude::*;
 use skillmeat_cache::collection::{Collection, compare_versions};
 use skillmeat_cache::records::{self, Records};
 use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
-use skillmeat_cache::scan::{PrevIndex, ProjectSnapshot, scan_project};
+use skillmeat_cache::scan::{PrevIndex, ProjectSnapshot, scan_project, scan_project_in};
 use skillmeat_cache::service::Service;
 use skillmeat_cache::{ArtifactQuery, CacheManager, FrontmatterState, frontmatter};
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,8 +72,18 @@ fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static
 // The oracle: cache rows vs a fresh scan
 // ---------------------------------------------------------------------------------------------
 
-/// (kind, path, content hash, name, description, frontmatter state) of one artifact.
-type Row = (String, String, String, String, String, String);
+/// (kind, path, content hash, name, description, frontmatter state, scope, why not loaded)
+/// of one artifact.
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 fn snapshot_rows(snap: &ProjectSnapshot) -> BTreeSet<Row> {
     snap.artifacts
@@ -81,6 +96,11 @@ fn snapshot_rows(snap: &ProjectSnapshot) -> BTreeSet<Row> {
                 a.name.clone(),
                 a.description.clone(),
                 a.frontmatter.as_str().to_string(),
+                a.scope.as_str().to_string(),
+                a.not_loaded
+                    .map(|r| r.as_str())
+                    .unwrap_or("loaded")
+                    .to_string(),
             )
         })
         .collect()
@@ -101,6 +121,11 @@ fn cache_rows(m: &CacheManager) -> BTreeMap<String, BTreeSet<Row>> {
             a.name,
             a.description,
             a.frontmatter.as_str().to_string(),
+            a.scope.as_str().to_string(),
+            a.not_loaded
+                .map(|r| r.as_str())
+                .unwrap_or("loaded")
+                .to_string(),
         ));
     }
     out
@@ -112,7 +137,8 @@ fn diff_cache_vs_scan(m: &CacheManager, projects: &[ProjectDir], collections: &P
     let cached = cache_rows(m);
     let mut out = String::new();
     for p in projects {
-        let snap = scan_project(&p.path, &PrevIndex::default(), &collection);
+        let ctx = m.scan_context(&p.key());
+        let snap = scan_project_in(&p.path, &PrevIndex::default(), &collection, &ctx);
         let want = snapshot_rows(&snap);
         let got = cached.get(&p.key()).cloned().unwrap_or_default();
         for r in want.difference(&got) {
@@ -347,6 +373,18 @@ enum Op {
     /// Project, variant (hooks, broken JSON, junk).
     Settings(usize, u8),
     Mcp(usize, u8),
+    /// Project, variant (CLAUDE.md with a live and a dangling import, .claude/CLAUDE.md,
+    /// CLAUDE.local.md, CLAUDE.md removed).
+    Memory(usize, u8),
+    /// Project, name, with `paths:`.
+    Rule(usize, usize, bool),
+    /// Project, variant (hooks off, approvals, approvals off, removed).
+    LocalSettings(usize, u8),
+    /// Variant of `~/.claude.json` (local servers and approvals for some projects, another
+    /// set, half-written, removed).
+    ClaudeJson(u8),
+    /// A user skill of that name created (true) or removed.
+    UserSkill(usize, bool),
     Refresh(Refresh),
 }
 
@@ -371,6 +409,11 @@ fn op(n: usize, refreshes: bool) -> impl Strategy<Value = Op> {
             .prop_map(|(p, n, t)| Op::LinkSkill(p, n, t)),
         1 => (p.clone(), 0u8..4).prop_map(|(p, v)| Op::Settings(p, v)),
         1 => (p.clone(), 0u8..4).prop_map(|(p, v)| Op::Mcp(p, v)),
+        1 => (p.clone(), 0u8..4).prop_map(|(p, v)| Op::Memory(p, v)),
+        1 => (p.clone(), name.clone(), any::<bool>()).prop_map(|(p, n, b)| Op::Rule(p, n, b)),
+        1 => (p.clone(), 0u8..4).prop_map(|(p, v)| Op::LocalSettings(p, v)),
+        1 => (0u8..4).prop_map(Op::ClaudeJson),
+        1 => (name.clone(), any::<bool>()).prop_map(|(n, b)| Op::UserSkill(n, b)),
     ];
     let refresh = prop_oneof![
         any::<bool>().prop_map(Refresh::All),
@@ -585,6 +628,75 @@ fn apply(w: &World, op: &Op) {
                 _ => vec![0xc3, 0x28, 0x7b],
             };
             put(&f, &bytes);
+        }
+        Op::Memory(p, v) => {
+            let root = &pr(*p).path;
+            match v {
+                0 => put(
+                    &root.join("CLAUDE.md"),
+                    b"# Memory\nSee @docs/a.md and @missing/b.md\n",
+                ),
+                1 => put(&root.join(".claude/CLAUDE.md"), b"Team memory\n"),
+                2 => put(&root.join("CLAUDE.local.md"), b"Mine, see @CLAUDE.md\n"),
+                _ => remove_any(&root.join("CLAUDE.md")),
+            }
+            if *v == 0 {
+                put(&root.join("docs/a.md"), b"A\n");
+            }
+        }
+        Op::Rule(p, n, paths) => {
+            let body = if *paths {
+                "---\npaths:\n  - \"src/**\"\n---\nScoped.\n"
+            } else {
+                "Always.\n"
+            };
+            put(
+                &pr(*p).path.join(format!(".claude/rules/{}.md", NAMES[*n])),
+                body.as_bytes(),
+            );
+        }
+        Op::LocalSettings(p, v) => {
+            let f = pr(*p).path.join(".claude/settings.local.json");
+            match v {
+                0 => put(&f, br#"{"disableAllHooks": true}"#),
+                1 => put(&f, br#"{"enabledMcpjsonServers": ["fs"]}"#),
+                2 => put(
+                    &f,
+                    br#"{"enableAllProjectMcpServers": false, "disabledMcpjsonServers": ["web"]}"#,
+                ),
+                _ => remove_any(&f),
+            }
+        }
+        Op::ClaudeJson(v) => {
+            let f = w.env.home.join(".claude.json");
+            let key = |i: usize| w.projects[i % w.projects.len()].key();
+            let doc = match v {
+                0 => serde_json::json!({"projects": {
+                    key(0): {"mcpServers": {"fs": {"command": "local-fs"}, "db": {"command": "pg"}},
+                        "lastCost": 1.0},
+                    key(1): {"enabledMcpjsonServers": ["web"], "disabledMcpServers": ["db"]}
+                }})
+                .to_string(),
+                1 => serde_json::json!({"mcpServers": {"u": {"command": "u"}}, "projects": {
+                    key(1): {"mcpServers": {"cache": {"url": "http://c"}}},
+                    key(2): {"enableAllProjectMcpServers": true}
+                }})
+                .to_string(),
+                2 => "{\"projects\": {\"/half-writ".to_string(),
+                _ => {
+                    remove_any(&f);
+                    return;
+                }
+            };
+            put(&f, doc.as_bytes());
+        }
+        Op::UserSkill(n, create) => {
+            let dir = w.env.home.join(".claude/skills").join(NAMES[*n]);
+            if *create {
+                put(&dir.join("SKILL.md"), &Body::Good(7).bytes(NAMES[*n]));
+            } else {
+                remove_any(&dir);
+            }
         }
         Op::Refresh(_) => {}
     }

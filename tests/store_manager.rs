@@ -147,7 +147,8 @@ fn populating_an_empty_cache_lists_both_projects_with_their_counts() {
             agent: 1,
             command: 2,
             hook: 2,
-            mcp_server: 1
+            mcp_server: 1,
+            ..Default::default()
         }
     );
     assert_eq!(
@@ -194,7 +195,8 @@ fn populating_an_empty_cache_lists_both_projects_with_their_counts() {
             agent: 1,
             command: 2,
             hook: 2,
-            mcp_server: 1
+            mcp_server: 1,
+            ..Default::default()
         }
     );
 }

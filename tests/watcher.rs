@@ -1220,3 +1220,126 @@ async fn the_watch_process_says_stopped_on_sigterm_in_text_mode() {
         watch.lines()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// ~/.claude.json and the user scope
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_json_noise_refreshes_nothing_a_server_change_refreshes_its_project_and_a_new_key_is_discovered()
+ {
+    // Source: code.claude.com/docs/en/mcp (local servers under `projects["<path>"]` of
+    // ~/.claude.json); docs/claude-code-on-disk.md: every session rewrites the file
+    // (`lastCost`, `lastSessionId`), which must refresh no project.
+    let env = TestEnv::new();
+    let a = standard_project(&env, "alpha", "v1");
+    let b = standard_project(&env, "beta", "v1");
+    let outside = env.base.join("outside-the-roots");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("CLAUDE.md"), "# Outside\n").unwrap();
+    let file = env.home.join(".claude.json");
+    let doc = |cost: f64, server: bool, outside_key: bool| {
+        let mut servers = serde_json::json!({"db": {"command": "pg"}});
+        if server {
+            servers["cache"] = serde_json::json!({"command": "redis-mcp"});
+        }
+        let mut projects = serde_json::json!({
+            a.key(): {"mcpServers": servers, "lastCost": cost},
+            b.key(): {"lastCost": cost, "lastSessionId": format!("s{cost}")}
+        });
+        if outside_key {
+            projects[outside.display().to_string()] = serde_json::json!({});
+        }
+        serde_json::json!({"projects": projects, "numStartups": cost}).to_string()
+    };
+    std::fs::write(&file, doc(0.0, false, false)).unwrap();
+    let rig = Rig::start(&env.config, watch_opts(&env.config)).await;
+    let m = rig.m.clone();
+    assert_eq!(names(&m, &a.key(), ArtifactKind::McpServer), ["db"]);
+
+    // 10 noise writes: no project is refreshed.
+    let mark = rig.log.mark();
+    for i in 1..=10 {
+        std::fs::write(&file, doc(i as f64, false, false)).unwrap();
+    }
+    // A real change to beta's folder afterwards proves the watcher has handled the noise
+    // (events are handled in order) before we count.
+    set_desc(&b, "v2");
+    wait_desc(&m, &b, "pdf", "v2").await;
+    let progress_a = rig.log.count_since(mark, |e| is_progress_of(e, &a.key()));
+    assert_eq!(progress_a, 0, "noise refreshed alpha");
+
+    // A local server added to alpha: alpha (only) is refreshed and holds it.
+    let mark = rig.log.mark();
+    std::fs::write(&file, doc(11.0, true, false)).unwrap();
+    wait_until(DEADLINE, "the new local server", || {
+        names(&m, &a.key(), ArtifactKind::McpServer) == ["cache", "db"]
+    })
+    .await;
+    assert_eq!(
+        rig.log.count_since(mark, |e| is_progress_of(e, &b.key())),
+        0,
+        "beta's entry did not change"
+    );
+
+    // A new key with configuration: the project is discovered.
+    std::fs::write(&file, doc(12.0, true, true)).unwrap();
+    let key = outside.display().to_string();
+    wait_until(DEADLINE, "the new project", || {
+        names(&m, &key, ArtifactKind::Memory) == ["CLAUDE.md"]
+    })
+    .await;
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_user_settings_or_user_skills_refreshes_the_projects_that_depend_on_it() {
+    // Source: code.claude.com/docs/en/settings (user settings ~/.claude/settings.json apply to
+    // every project; `disableAllHooks`); code.claude.com/docs/en/skills (a personal skill
+    // overrides a project skill of the same name).
+    let env = TestEnv::new();
+    let a = standard_project(&env, "alpha", "v1");
+    a.hooks(&[("Stop", "notify-send done")]);
+    let claude = env.home.join(".claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    let rig = Rig::start(&env.config, watch_opts(&env.config)).await;
+    let m = rig.m.clone();
+    let hook_loaded = |m: &CacheManager| {
+        m.get_project(&a.key())
+            .unwrap()
+            .artifacts
+            .iter()
+            .find(|x| x.kind == ArtifactKind::Hook)
+            .map(|h| h.loaded)
+    };
+    assert_eq!(hook_loaded(&m), Some(true));
+    std::fs::write(claude.join("settings.json"), r#"{"disableAllHooks": true}"#).unwrap();
+    wait_until(DEADLINE, "the hook to be off", || {
+        hook_loaded(&m) == Some(false)
+    })
+    .await;
+
+    // A personal skill named like the project's `pdf` skill shadows it.
+    let skill_loaded = |m: &CacheManager| {
+        m.get_project(&a.key())
+            .unwrap()
+            .artifacts
+            .iter()
+            .find(|x| x.kind == ArtifactKind::Skill && x.name == "pdf")
+            .map(|s| s.loaded)
+    };
+    assert_eq!(skill_loaded(&m), Some(true));
+    std::fs::create_dir_all(claude.join("skills")).unwrap();
+    let dir = claude.join("skills/pdf");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("SKILL.md"),
+        "---\nname: pdf\ndescription: mine\n---\n",
+    )
+    .unwrap();
+    wait_until(DEADLINE, "the project skill to be shadowed", || {
+        skill_loaded(&m) == Some(false)
+    })
+    .await;
+    rig.stop().await;
+}

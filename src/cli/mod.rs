@@ -11,7 +11,7 @@ use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
 use skillmeat_cache::store::{OutdatedSort, ProjectFilter, SearchSort, now_ms};
 use skillmeat_cache::{
     ArtifactKind, ArtifactQuery, CacheError, CacheManager, InvalidationReason, ProjectStatus,
-    Result, SearchQuery,
+    Result, Scope, SearchQuery,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -74,6 +74,8 @@ enum Command {
         #[arg(long)]
         modified: bool,
         #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
         page: PageArgs,
     },
     /// List artifacts whose collection copy differs from what was deployed.
@@ -100,6 +102,8 @@ enum Command {
         /// Only this kind.
         #[arg(long)]
         kind: Option<String>,
+        #[command(flatten)]
+        load: LoadArgs,
         /// Sort by relevance, name, kind or updated.
         #[arg(long, default_value = "relevance")]
         sort: String,
@@ -109,6 +113,12 @@ enum Command {
         /// Most rows to show.
         #[arg(long, default_value_t = 20)]
         limit: u64,
+    },
+    /// What Claude Code will not load (and why), malformed frontmatter and dangling
+    /// `@imports`, for one project or all.
+    Problems {
+        /// Project id or path; all projects when omitted.
+        project: Option<String>,
     },
     /// Discover projects and refresh the stale ones (or one project).
     Refresh {
@@ -174,6 +184,42 @@ enum ConfigAction {
 }
 
 #[derive(Debug, Args)]
+struct LoadArgs {
+    /// Only this scope: user, project, local, plugin, managed.
+    #[arg(long)]
+    scope: Option<String>,
+    /// Only items Claude Code loads.
+    #[arg(long, conflicts_with = "not_loaded")]
+    loaded: bool,
+    /// Only items Claude Code does not load.
+    #[arg(long = "not-loaded")]
+    not_loaded: bool,
+}
+
+impl LoadArgs {
+    fn scope(&self) -> Result<Option<Scope>> {
+        self.scope
+            .as_deref()
+            .map(|s| {
+                Scope::parse(s).ok_or_else(|| {
+                    CacheError::InvalidInput(format!(
+                        "unknown scope '{s}' (use user, project, local, plugin or managed)"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    fn loaded(&self) -> Option<bool> {
+        match (self.loaded, self.not_loaded) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
 struct PageArgs {
     /// Rows to skip.
     #[arg(long, default_value_t = 0)]
@@ -203,7 +249,7 @@ fn parse_kind(k: Option<&str>) -> Result<Option<ArtifactKind>> {
     k.map(|k| {
         ArtifactKind::parse(k).ok_or_else(|| {
             CacheError::InvalidInput(format!(
-                "unknown kind '{k}' (use skill, agent, command, hook or mcp_server)"
+                "unknown kind '{k}' (use skill, agent, command, hook, mcp_server, memory, rule, output_style or plugin)"
             ))
         })
     })
@@ -260,8 +306,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     s.counts.mcp_server
                 );
                 println!(
+                    "           {} memory files, {} rules, {} output styles, {} plugins",
+                    s.counts.memory, s.counts.rule, s.counts.output_style, s.counts.plugin
+                );
+                println!(
                     "outdated   {}   locally modified {}",
                     s.outdated, s.modified
+                );
+                println!(
+                    "problems   {} (see `problems`){}",
+                    s.problems,
+                    if s.claude_json_gone > 0 {
+                        format!(
+                            "; {} folder(s) in ~/.claude.json no longer exist",
+                            s.claude_json_gone
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
                 println!(
                     "refreshed  last run {}, oldest project {}, newest {}",
@@ -315,8 +377,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&p);
             } else {
                 let mut t = Table::new(&[
-                    "ID", "NAME", "STATUS", "SKILLS", "AGENTS", "CMDS", "HOOKS", "MCP", "UPDATED",
-                    "PATH",
+                    "ID", "NAME", "STATUS", "SKILLS", "AGENTS", "CMDS", "HOOKS", "MCP", "PROBLEMS",
+                    "UPDATED", "PATH",
                 ]);
                 for pr in &p.items {
                     t.row(vec![
@@ -328,6 +390,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         pr.counts.command.to_string(),
                         pr.counts.hook.to_string(),
                         pr.counts.mcp_server.to_string(),
+                        pr.problems.to_string(),
                         ago(now, pr.refreshed_at),
                         pr.path.clone(),
                     ]);
@@ -367,23 +430,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     p.outdated_count,
                     p.modified_count
                 );
+                println!("problems   {}", p.problems);
                 for n in &p.notes {
                     println!("note       {n}");
                 }
-                println!();
-                let mut t =
-                    Table::new(&["KIND", "NAME", "VERSION", "FLAGS", "PATH", "DESCRIPTION"]);
-                for a in &d.artifacts {
-                    t.row(vec![
-                        a.kind.to_string(),
-                        a.name.clone(),
-                        a.version.clone().unwrap_or_default(),
-                        flags(a),
-                        a.path.clone(),
-                        one_line(&a.description, 60),
+                for scope in Scope::ALL {
+                    let items: Vec<_> = d.artifacts.iter().filter(|a| a.scope == scope).collect();
+                    if items.is_empty() {
+                        continue;
+                    }
+                    println!();
+                    println!("{scope} scope");
+                    let mut t = Table::new(&[
+                        "KIND",
+                        "NAME",
+                        "LOADED",
+                        "VERSION",
+                        "FLAGS",
+                        "PATH",
+                        "DESCRIPTION",
                     ]);
+                    for a in items {
+                        t.row(vec![
+                            a.kind.to_string(),
+                            a.name.clone(),
+                            loaded_text(a),
+                            a.version.clone().unwrap_or_default(),
+                            flags(a),
+                            a.path.clone(),
+                            one_line(&a.description, 60),
+                        ]);
+                    }
+                    t.print();
                 }
-                t.print();
             }
         }
         Command::Artifacts {
@@ -391,6 +470,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             kind,
             outdated,
             modified,
+            load,
             page,
         } => {
             let p = m.list_artifacts(&ArtifactQuery {
@@ -398,17 +478,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 kind: parse_kind(kind.as_deref())?,
                 outdated: outdated.then_some(true),
                 local_modified: modified.then_some(true),
+                scope: load.scope()?,
+                loaded: load.loaded(),
                 skip: page.skip,
                 limit: page.limit,
             })?;
             if json {
                 print_json(&p);
             } else {
-                let mut t = Table::new(&["KIND", "NAME", "FLAGS", "PROJECT", "PATH"]);
+                let mut t = Table::new(&[
+                    "KIND", "NAME", "SCOPE", "LOADED", "FLAGS", "PROJECT", "PATH",
+                ]);
                 for a in &p.items {
                     t.row(vec![
                         a.kind.to_string(),
                         a.name.clone(),
+                        a.scope.to_string(),
+                        loaded_text(a),
                         flags(a),
                         a.project.clone(),
                         a.path.clone(),
@@ -447,6 +533,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             query,
             project,
             kind,
+            load,
             sort,
             skip,
             limit,
@@ -455,6 +542,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 text: query,
                 project,
                 kind: parse_kind(kind.as_deref())?,
+                scope: load.scope()?,
+                loaded: load.loaded(),
                 sort: SearchSort::parse(&sort)?,
                 skip,
                 limit: Some(limit),
@@ -473,6 +562,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 t.print();
                 println!("{} of {} match(es)", p.items.len(), p.total);
+            }
+        }
+        Command::Problems { project } => {
+            let list = m.problems(project.as_deref())?;
+            if json {
+                print_json(&list);
+            } else {
+                let mut t = Table::new(&["PROJECT", "KIND", "NAME", "SCOPE", "PROBLEM", "DETAIL"]);
+                for p in &list {
+                    t.row(vec![
+                        p.project_name.clone(),
+                        p.artifact.kind.to_string(),
+                        p.artifact.name.clone(),
+                        p.artifact.scope.to_string(),
+                        p.problem.clone(),
+                        one_line(&p.detail, 100),
+                    ]);
+                }
+                t.print();
+                println!("{} problem(s)", list.len());
             }
         }
         Command::Refresh { project, force } => match project {
@@ -675,6 +784,14 @@ fn flags(a: &skillmeat_cache::Artifact) -> String {
         f.push("bad-frontmatter");
     }
     f.join(",")
+}
+
+fn loaded_text(a: &skillmeat_cache::Artifact) -> String {
+    match (a.loaded, a.not_loaded) {
+        (true, _) => "yes".into(),
+        (false, Some(r)) => format!("no: {r}"),
+        (false, None) => "no".into(),
+    }
 }
 
 fn one_line(s: &str, max: usize) -> String {

@@ -9,6 +9,7 @@ mod write;
 
 pub use read::{ArtifactFilter, OutdatedSort, ProjectFilter, RecentChange, SearchSort};
 pub use read::{ProjectRef, RefreshState, StatusCounts};
+pub use search::SearchFilter;
 pub use write::{NewProject, ProjectUpdate, project_id_for};
 
 use crate::error::{CacheError, Result};

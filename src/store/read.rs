@@ -4,8 +4,8 @@
 use super::Store;
 use crate::error::{CacheError, Result};
 use crate::model::{
-    Artifact, ArtifactKind, ChangeSet, FrontmatterState, KindCounts, Page, Project, ProjectOrigin,
-    ProjectStatus, VersionCmp,
+    Artifact, ArtifactKind, ChangeSet, FrontmatterState, KindCounts, NotLoaded, Page, Project,
+    ProjectOrigin, ProjectStatus, Scope, VersionCmp,
 };
 use crate::scan::ScannedArtifact;
 use rusqlite::types::Value as SqlValue;
@@ -34,6 +34,10 @@ pub struct ArtifactFilter {
     pub outdated: Option<bool>,
     /// Only locally modified (true) or not (false).
     pub local_modified: Option<bool>,
+    /// Only this scope.
+    pub scope: Option<Scope>,
+    /// Only loaded (true) or not loaded (false) items.
+    pub loaded: Option<bool>,
     /// Rows to skip.
     pub skip: u64,
     /// Most rows to return (`None`: all).
@@ -138,6 +142,8 @@ pub struct StatusCounts {
     pub outdated: u64,
     /// Locally modified artifacts.
     pub modified: u64,
+    /// Items with a problem.
+    pub problems: u64,
     /// Oldest successful refresh.
     pub oldest: Option<i64>,
     /// Newest successful refresh.
@@ -170,13 +176,13 @@ pub struct ProjectRef {
     pub refreshed: bool,
 }
 
-const PROJECT_COLS: &str = "id, path, name, description, origin, missing, error, refreshed_at, invalidated_at, invalidated_reason, created_at, n_skill, n_agent, n_command, n_hook, n_mcp_server, n_outdated, n_modified, claude_md, profiles, notes";
+const PROJECT_COLS: &str = "id, path, name, description, origin, missing, error, refreshed_at, invalidated_at, invalidated_reason, created_at, n_skill, n_agent, n_command, n_hook, n_mcp_server, n_outdated, n_modified, claude_md, profiles, notes, n_memory, n_rule, n_output_style, n_plugin, n_problems";
 
 /// SQL computing a project's status; `?1` is the stale-before time (unix ms).
 const STATUS_SQL: &str = "CASE WHEN missing IS NOT NULL THEN 'missing' WHEN error IS NOT NULL THEN 'error' WHEN refreshed_at IS NULL OR invalidated_at IS NOT NULL OR refreshed_at < ?1 THEN 'stale' ELSE 'fresh' END";
 
 /// The artifact columns every artifact query selects, in `artifact_from_row` order.
-pub(super) const ART_COLS: &str = "p.path, a.kind, a.name, a.description, a.path, a.content_hash, a.frontmatter, a.version, a.tags, a.aliases, a.local_modified, a.outdated, a.upstream_version, a.version_cmp, a.extra, a.updated_at";
+pub(super) const ART_COLS: &str = "p.path, a.kind, a.name, a.description, a.path, a.content_hash, a.frontmatter, a.version, a.tags, a.aliases, a.local_modified, a.outdated, a.upstream_version, a.version_cmp, a.extra, a.updated_at, a.scope, a.plugin, a.loaded, a.not_loaded";
 
 /// Computes a status from stored fields.
 pub fn status_of(
@@ -229,12 +235,17 @@ fn project_from_row(r: &Row<'_>, stale_before: i64) -> rusqlite::Result<Project>
             command: r.get(13)?,
             hook: r.get(14)?,
             mcp_server: r.get(15)?,
+            memory: r.get(21)?,
+            rule: r.get(22)?,
+            output_style: r.get(23)?,
+            plugin: r.get(24)?,
         },
         outdated_count: r.get(16)?,
         modified_count: r.get(17)?,
         claude_md: r.get(18)?,
         profiles: serde_json::from_str(&r.get::<_, String>(19)?).unwrap_or_default(),
         notes,
+        problems: r.get(25)?,
     })
 }
 
@@ -259,6 +270,12 @@ pub(super) fn artifact_from_row(r: &Row<'_>) -> rusqlite::Result<Artifact> {
             .and_then(|v| VersionCmp::parse(&v)),
         extra: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or(serde_json::Value::Null),
         updated_at: r.get(15)?,
+        scope: Scope::parse(&r.get::<_, String>(16)?).unwrap_or(Scope::Project),
+        plugin: r.get(17)?,
+        loaded: r.get(18)?,
+        not_loaded: r
+            .get::<_, Option<String>>(19)?
+            .and_then(|v| NotLoaded::parse(&v)),
     })
 }
 
@@ -410,7 +427,8 @@ impl Store {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT a.kind, a.name, a.description, a.path, a.content_hash, a.frontmatter, a.version, a.tags, a.aliases,
-                        a.local_modified, a.outdated, a.upstream_version, a.version_cmp, a.extra, a.source, a.stamp
+                        a.local_modified, a.outdated, a.upstream_version, a.version_cmp, a.extra, a.source, a.stamp,
+                        a.scope, a.plugin, a.loaded, a.not_loaded
                  FROM artifacts a JOIN projects p ON p.rid = a.project_rid WHERE p.id = ?1",
             )?;
             let rows = stmt
@@ -432,6 +450,10 @@ impl Store {
                         extra: serde_json::from_str(&r.get::<_, String>(13)?).unwrap_or(serde_json::Value::Null),
                         source: r.get(14)?,
                         stamp: r.get(15)?,
+                        scope: Scope::parse(&r.get::<_, String>(16)?).unwrap_or(Scope::Project),
+                        plugin: r.get(17)?,
+                        loaded: r.get(18)?,
+                        not_loaded: r.get::<_, Option<String>>(19)?.and_then(|v| NotLoaded::parse(&v)),
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -487,7 +509,8 @@ impl Store {
             let mut s = StatusCounts::default();
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {STATUS_SQL} AS st, count(*), sum(n_skill), sum(n_agent), sum(n_command), sum(n_hook), sum(n_mcp_server),
-                        sum(n_outdated), sum(n_modified), min(refreshed_at), max(refreshed_at)
+                        sum(n_outdated), sum(n_modified), min(refreshed_at), max(refreshed_at),
+                        sum(n_memory), sum(n_rule), sum(n_output_style), sum(n_plugin), sum(n_problems)
                  FROM projects GROUP BY st"
             ))?;
             let mut rows = stmt.query([stale_before])?;
@@ -507,6 +530,11 @@ impl Store {
                 s.counts.mcp_server += r.get::<_, i64>(6)? as u32;
                 s.outdated += r.get::<_, i64>(7)? as u64;
                 s.modified += r.get::<_, i64>(8)? as u64;
+                s.counts.memory += r.get::<_, i64>(11)? as u32;
+                s.counts.rule += r.get::<_, i64>(12)? as u32;
+                s.counts.output_style += r.get::<_, i64>(13)? as u32;
+                s.counts.plugin += r.get::<_, i64>(14)? as u32;
+                s.problems += r.get::<_, i64>(15)? as u64;
                 let (lo, hi): (Option<i64>, Option<i64>) = (r.get(9)?, r.get(10)?);
                 s.oldest = match (s.oldest, lo) {
                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -601,6 +629,13 @@ fn list_artifacts_in(c: &Connection, f: &ArtifactFilter) -> Result<Page<Artifact
             "coalesce(a.local_modified, 0) = 0".into()
         });
     }
+    if let Some(sc) = f.scope {
+        args.push(sc.as_str().to_string().into());
+        wh.push(format!("a.scope = ?{}", args.len()));
+    }
+    if let Some(l) = f.loaded {
+        wh.push(format!("a.loaded = {}", i64::from(l)));
+    }
     let wh = wh.join(" AND ");
     let total = count(
         c,
@@ -622,4 +657,30 @@ fn list_artifacts_in(c: &Connection, f: &ArtifactFilter) -> Result<Page<Artifact
         skip: f.skip,
         items,
     })
+}
+
+impl Store {
+    /// Items with a problem (see [`crate::loading::problem_of`]), of one project (by id) or
+    /// all, ordered by project path, kind and path: (item, project name, problem code).
+    pub fn problems(&self, project: Option<&str>) -> Result<Vec<(Artifact, String, String)>> {
+        self.read(|c| {
+            let mut args: Vec<SqlValue> = Vec::new();
+            let mut wh = "a.problem IS NOT NULL".to_string();
+            if let Some(p) = project {
+                args.push(p.to_string().into());
+                wh.push_str(" AND p.id = ?1");
+            }
+            let sql = format!(
+                "SELECT {ART_COLS}, p.name, a.problem FROM artifacts a JOIN projects p ON p.rid = a.project_rid
+                 WHERE {wh} ORDER BY p.path, a.kind, a.path"
+            );
+            let rows = c
+                .prepare_cached(&sql)?
+                .query_map(params_from_iter(args.iter()), |r| {
+                    Ok((artifact_from_row(r)?, r.get(20)?, r.get(21)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
 }

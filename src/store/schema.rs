@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (stored in `PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Marker stored in `meta` so a foreign SQLite file is never mistaken for a cache.
 pub const APP_MARKER: &str = "skillmeat-tray-cache";
@@ -171,8 +171,32 @@ CREATE TRIGGER artifacts_au_keys AFTER UPDATE OF project_rid, kind ON artifacts 
 END;
 "#;
 
+/// Version 4: what Claude Code loads. Every artifact has a scope, the plugin providing it,
+/// whether it is loaded and why not, and its problem code; projects count the new kinds
+/// (memory, rule, output style, plugin) and their problems. Old rows read as project-scope
+/// items (user-scope rows as user-scope), loaded; the scanner version changed, so the next
+/// refresh rescans every project and fills the new columns.
+const V4: &str = r#"
+ALTER TABLE artifacts ADD COLUMN scope TEXT NOT NULL DEFAULT 'project';
+ALTER TABLE artifacts ADD COLUMN plugin TEXT;
+ALTER TABLE artifacts ADD COLUMN loaded INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE artifacts ADD COLUMN not_loaded TEXT;
+ALTER TABLE artifacts ADD COLUMN problem TEXT;
+UPDATE artifacts SET scope = 'user'
+    WHERE project_rid IN (SELECT rid FROM projects WHERE origin = 'user');
+CREATE INDEX artifacts_problem ON artifacts(project_rid) WHERE problem IS NOT NULL;
+ALTER TABLE projects ADD COLUMN n_memory INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN n_rule INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN n_output_style INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN n_plugin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN n_problems INTEGER NOT NULL DEFAULT 0;
+UPDATE projects SET tree_stamp = NULL;
+-- Re-read every source once: items reused from an older scan would lack the new details.
+UPDATE artifacts SET stamp = '';
+"#;
+
 /// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Brings a database up to [`SCHEMA_VERSION`] inside one transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

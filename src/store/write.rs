@@ -4,7 +4,9 @@
 use super::{Store, now_ms};
 use crate::error::{CacheError, Result};
 use crate::events::{InvalidationReason, MAX_EVENT_CHANGES};
-use crate::model::{ArtifactKind, ChangeSet, ChangedArtifact, KindCounts, ProjectOrigin};
+use crate::model::{
+    ArtifactKind, ChangeSet, ChangedArtifact, KindCounts, ProjectOrigin, StoppedLoading,
+};
 use crate::scan::{ProjectSnapshot, ScannedArtifact};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::HashMap;
@@ -292,6 +294,7 @@ struct Existing {
     fp: String,
     name: String,
     stamp: String,
+    loaded: bool,
 }
 
 fn apply_refresh_tx(
@@ -336,7 +339,7 @@ fn apply_refresh_tx(
     let mut existing: HashMap<(String, String), Existing> = HashMap::new();
     {
         let mut stmt = tx.prepare_cached(
-            "SELECT aid, kind, path, fp, name, stamp FROM artifacts WHERE project_rid = ?1",
+            "SELECT aid, kind, path, fp, name, stamp, loaded FROM artifacts WHERE project_rid = ?1",
         )?;
         let rows = stmt.query_map([rid], |r| {
             Ok((
@@ -346,6 +349,7 @@ fn apply_refresh_tx(
                     fp: r.get(3)?,
                     name: r.get(4)?,
                     stamp: r.get(5)?,
+                    loaded: r.get(6)?,
                 },
             ))
         })?;
@@ -356,23 +360,28 @@ fn apply_refresh_tx(
     }
     let mut changes = ChangeSet::default();
     let mut counts = KindCounts::default();
-    let (mut n_outdated, mut n_modified) = (0u32, 0u32);
+    let (mut n_outdated, mut n_modified, mut n_problems) = (0u32, 0u32, 0u32);
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash, frontmatter, version, tags, aliases,
-                 local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                 local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at,
+                 scope, plugin, loaded, not_loaded, problem)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                 ?20, ?21, ?22, ?23, ?24)",
         )?;
         let mut update = tx.prepare_cached(
             "UPDATE artifacts SET name = ?2, description = ?3, content_hash = ?4, frontmatter = ?5, version = ?6, tags = ?7,
                  aliases = ?8, local_modified = ?9, outdated = ?10, upstream_version = ?11, version_cmp = ?12, extra = ?13,
-                 source = ?14, stamp = ?15, fp = ?16, updated_at = ?17
+                 source = ?14, stamp = ?15, fp = ?16, updated_at = ?17, scope = ?18, plugin = ?19,
+                 loaded = ?20, not_loaded = ?21, problem = ?22
              WHERE aid = ?1",
         )?;
         let mut restamp =
             tx.prepare_cached("UPDATE artifacts SET stamp = ?2, source = ?3 WHERE aid = ?1")?;
         for a in &snap.artifacts {
             counts.add(a.kind, 1);
+            let problem = crate::loading::problem_of(a);
+            n_problems += u32::from(problem.is_some());
             n_outdated += u32::from(a.outdated == Some(true));
             n_modified += u32::from(a.local_modified == Some(true));
             let key = (a.kind.as_str().to_string(), a.path.clone());
@@ -398,7 +407,12 @@ fn apply_refresh_tx(
                         a.source,
                         a.stamp,
                         fp,
-                        now
+                        now,
+                        a.scope.as_str(),
+                        a.plugin,
+                        a.loaded,
+                        a.not_loaded.map(|n| n.as_str()),
+                        problem
                     ])?;
                     changes.added.push(changed(a));
                 }
@@ -420,8 +434,24 @@ fn apply_refresh_tx(
                         a.source,
                         a.stamp,
                         fp,
-                        now
+                        now,
+                        a.scope.as_str(),
+                        a.plugin,
+                        a.loaded,
+                        a.not_loaded.map(|n| n.as_str()),
+                        problem
                     ])?;
+                    if old.loaded
+                        && !a.loaded
+                        && let Some(reason) = a.not_loaded
+                    {
+                        changes.stopped_loading.push(StoppedLoading {
+                            kind: a.kind,
+                            name: a.name.clone(),
+                            path: a.path.clone(),
+                            reason,
+                        });
+                    }
                     changes.modified.push(changed(a));
                 }
                 Some(old) => {
@@ -433,17 +463,42 @@ fn apply_refresh_tx(
             }
         }
     }
+    let mut removed_loaded: std::collections::HashSet<(String, String)> = Default::default();
     if !existing.is_empty() {
         let mut delete = tx.prepare_cached("DELETE FROM artifacts WHERE aid = ?1")?;
         let mut gone: Vec<_> = existing.into_iter().collect();
         gone.sort_by(|a, b| a.0.cmp(&b.0));
         for ((kind, path), old) in gone {
             delete.execute([old.aid])?;
+            if old.loaded {
+                removed_loaded.insert((kind.clone(), old.name.clone()));
+            }
             changes.removed.push(ChangedArtifact {
                 kind: ArtifactKind::parse(&kind).unwrap_or(ArtifactKind::Skill),
                 name: old.name,
                 path,
             });
+        }
+    }
+    // An item that moved and stopped loading (a skill pushed one folder deeper) is a removal
+    // and an addition under the same name: it stopped loading too.
+    if !removed_loaded.is_empty() {
+        for added in &changes.added {
+            if let Some(a) = snap
+                .artifacts
+                .iter()
+                .find(|a| a.kind == added.kind && a.path == added.path)
+                && !a.loaded
+                && let Some(reason) = a.not_loaded
+                && removed_loaded.contains(&(a.kind.as_str().to_string(), a.name.clone()))
+            {
+                changes.stopped_loading.push(StoppedLoading {
+                    kind: a.kind,
+                    name: a.name.clone(),
+                    path: a.path.clone(),
+                    reason,
+                });
+            }
         }
     }
     let profiles = serde_json::to_string(&snap.profiles).unwrap_or_else(|_| "[]".into());
@@ -462,7 +517,8 @@ fn apply_refresh_tx(
              invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?6 THEN NULL ELSE invalidated_reason END,
              updated_at = CASE WHEN ?16 THEN ?5 ELSE updated_at END,
              claude_md = ?7, profiles = ?8, notes = ?9, n_skill = ?10, n_agent = ?11, n_command = ?12, n_hook = ?13,
-             n_mcp_server = ?14, n_outdated = ?15, n_modified = ?17, tree_stamp = ?18
+             n_mcp_server = ?14, n_outdated = ?15, n_modified = ?17, tree_stamp = ?18,
+             n_memory = ?19, n_rule = ?20, n_output_style = ?21, n_plugin = ?22, n_problems = ?23
          WHERE rid = ?1",
         params![
             rid,
@@ -482,7 +538,12 @@ fn apply_refresh_tx(
             n_outdated,
             !changes.is_empty(),
             n_modified,
-            upd.tree_stamp
+            upd.tree_stamp,
+            counts.memory,
+            counts.rule,
+            counts.output_style,
+            counts.plugin,
+            n_problems
         ],
     )?;
     if !changes.is_empty() {

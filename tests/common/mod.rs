@@ -40,6 +40,8 @@ impl TestEnv {
         config.roots = vec![root.clone()];
         config.include_user_scope = false;
         config.collections_dir = home.join(".skillmeat").join("collections");
+        // Never the machine's own /etc/claude-code.
+        config.claude_managed_dir = base.join("managed");
         config.ttl_minutes = 60;
         config.workers = 2;
         TestEnv {

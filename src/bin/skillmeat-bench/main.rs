@@ -7,7 +7,7 @@ mod watch;
 use clap::Parser;
 use serde_json::{Map, Value, json};
 use skillmeat_cache::corpus::{self, CorpusSpec, Rng};
-use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
+use skillmeat_cache::refresh::{refresh_ids_now, refresh_now, refresh_project_now};
 use skillmeat_cache::store::ProjectFilter;
 use skillmeat_cache::{CacheManager, Config, SearchQuery};
 use std::path::{Path, PathBuf};
@@ -208,6 +208,12 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     cfg.include_user_scope = false;
     cfg.collections_dir = collections;
     let runs = args.runs.max(1);
+    // Claude Code's user files: ~/.claude.json with a key per project (a third deleted),
+    // local and user MCP servers, three installed plugins.
+    let claude_home = match &generated {
+        Some(c) => Some(corpus::generate_claude_home(&home, &c.projects)?),
+        None => None,
+    };
 
     // Cold refresh: an empty database, every project discovered and read.
     let mut cold = Vec::new();
@@ -283,6 +289,15 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     }
 
     let mut out = Map::new();
+    if let (Some(ch), Some(c)) = (&claude_home, &generated) {
+        let (noise, mut change) = claude_json_figures(&m, ch, c, &home, runs.max(20))?;
+        out.insert("claude_json_noise_refreshes".into(), json!(noise));
+        out.insert(
+            "claude_json_change_p95_ms".into(),
+            json!(percentile(&mut change, 0.95)),
+        );
+        out.insert("claude_json_gone_keys".into(), json!(ch.gone_keys));
+    }
     out.insert("projects".into(), json!(status.projects));
     out.insert("artifacts".into(), json!(status.artifacts));
     out.insert("cold_refresh_ms".into(), json!(percentile(&mut cold, 0.5)));
@@ -341,6 +356,63 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         }),
     );
     Ok(Value::Object(out))
+}
+
+/// `~/.claude.json` figures, through the path the watcher takes
+/// ([`CacheManager::claude_json_changed`] then a refresh of what it names): the projects
+/// refreshed after 20 writes that change only `lastCost` (must be 0), and the time from a
+/// write adding a local MCP server to the cache holding it, `samples` times.
+fn claude_json_figures(
+    m: &CacheManager,
+    ch: &corpus::ClaudeHome,
+    c: &corpus::Corpus,
+    home: &Path,
+    samples: usize,
+) -> Result<(usize, Vec<f64>), Box<dyn std::error::Error>> {
+    let gone = home.join("gone");
+    let mut noise = 0;
+    for i in 0..20 {
+        std::fs::write(
+            &ch.claude_json,
+            corpus::claude_json_text(&c.projects, &gone, 1.0 + i as f64, None),
+        )?;
+        let ids: Vec<String> = m
+            .claude_json_changed()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if !ids.is_empty() {
+            noise += refresh_ids_now(m, &ids)?.refreshed;
+        }
+    }
+    let mut lat = Vec::new();
+    for s in 0..samples {
+        let k = (s * 3) % c.projects.len().max(1);
+        let k = if k % 3 == 2 { k - 1 } else { k };
+        let name = format!("added-{s}");
+        std::fs::write(
+            &ch.claude_json,
+            corpus::claude_json_text(&c.projects, &gone, 100.0 + s as f64, Some((k, &name))),
+        )?;
+        let t = Instant::now();
+        let ids: Vec<String> = m
+            .claude_json_changed()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        refresh_ids_now(m, &ids)?;
+        lat.push(ms(t));
+        let key = c.projects[k].display().to_string();
+        let held = m
+            .get_project(&key)?
+            .artifacts
+            .iter()
+            .any(|a| a.name == name);
+        if !held {
+            return Err(format!("the local server {name} did not reach {key}").into());
+        }
+    }
+    Ok((noise, lat))
 }
 
 /// Appends a line to one agent (or command) file of the project; false if none was found.

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use skillmeat_cache::corpus::{self, CorpusSpec};
 use skillmeat_cache::refresh::{JobOptions, RefreshJob};
-use skillmeat_cache::scan::{PrevIndex, scan_project};
+use skillmeat_cache::scan::{PrevIndex, scan_project_in};
 use skillmeat_cache::service::Service;
 use skillmeat_cache::store::ProjectFilter;
 use skillmeat_cache::watch::{FileWatcher, WatchOptions};
@@ -119,7 +119,8 @@ pub fn difference(m: &CacheManager, projects: &[PathBuf]) -> Res<usize> {
     let collection = skillmeat_cache::collection::Collection::load(&m.config().collections_dir);
     let mut disk = BTreeSet::new();
     for p in projects {
-        let snap = scan_project(p, &PrevIndex::default(), &collection);
+        let ctx = m.scan_context(&p.display().to_string());
+        let snap = scan_project_in(p, &PrevIndex::default(), &collection, &ctx);
         for a in snap.artifacts {
             disk.insert((
                 p.display().to_string(),

@@ -15,11 +15,24 @@ mod query;
 use super::Store;
 use super::read::{ART_COLS, artifact_from_row, page_clause};
 use crate::error::{CacheError, Result};
-use crate::model::{ArtifactKind, Page, SearchHit};
+use crate::model::{ArtifactKind, Page, Scope, SearchHit};
 use crate::store::SearchSort;
 use query::Query;
 use rusqlite::Connection;
 use std::collections::HashMap;
+
+/// The filters of a search.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SearchFilter<'a> {
+    /// Only this project (by id).
+    pub project: Option<&'a str>,
+    /// Only this kind.
+    pub kind: Option<ArtifactKind>,
+    /// Only this scope.
+    pub scope: Option<Scope>,
+    /// Only loaded (true) or not loaded (false) items.
+    pub loaded: Option<bool>,
+}
 
 /// Tier of a full-text match whose name does not match.
 const TIER_FULL_TEXT: u8 = 3;
@@ -37,11 +50,28 @@ impl Store {
         skip: u64,
         limit: Option<u64>,
     ) -> Result<Page<SearchHit>> {
+        let filter = SearchFilter {
+            project,
+            kind,
+            ..Default::default()
+        };
+        self.search_in(query, &filter, sort, skip, limit)
+    }
+
+    /// [`Store::search`] with every filter, scope and loaded state included.
+    pub fn search_in(
+        &self,
+        query: &str,
+        filter: &SearchFilter<'_>,
+        sort: SearchSort,
+        skip: u64,
+        limit: Option<u64>,
+    ) -> Result<Page<SearchHit>> {
         let q = query.trim();
         if q.is_empty() {
             return Err(CacheError::InvalidInput("the search query is empty".into()));
         }
-        let q = Query::new(q, project, kind);
+        let q = Query::new(q, filter.project, filter.kind, filter.scope, filter.loaded);
         let limit = limit.unwrap_or(50);
         self.read(|c| {
             let want = match sort {
@@ -150,14 +180,14 @@ fn load_hits(
     let mut stmt = c.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let aid: i64 = r.get(17)?;
+        let aid: i64 = r.get(21)?;
         let artifact = artifact_from_row(r)?;
         by_id.insert(
             aid,
             SearchHit {
                 tier: tier(aid, &artifact.name),
                 artifact,
-                project_name: r.get(16)?,
+                project_name: r.get(20)?,
             },
         );
     }

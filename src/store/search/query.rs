@@ -2,7 +2,7 @@
 //! every search statement draws from.
 
 use crate::error::Result;
-use crate::model::ArtifactKind;
+use crate::model::{ArtifactKind, Scope};
 use crate::store::read::like_escape;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Row, Statement};
@@ -28,6 +28,8 @@ pub(super) struct Query {
 pub(super) struct Filters {
     project: bool,
     kind: bool,
+    scope: bool,
+    loaded: Option<bool>,
 }
 
 impl Filters {
@@ -42,18 +44,36 @@ impl Filters {
         if self.kind {
             s.push_str(&format!(" AND {t}.kind = :kind"));
         }
+        if self.scope || self.loaded.is_some() {
+            s.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM artifacts x WHERE x.aid = {t}.aid"
+            ));
+            if self.scope {
+                s.push_str(" AND x.scope = :scope");
+            }
+            if let Some(l) = self.loaded {
+                s.push_str(&format!(" AND x.loaded = {}", i64::from(l)));
+            }
+            s.push(')');
+        }
         s
     }
 
     /// Whether any filter is set.
     pub fn any(&self) -> bool {
-        self.project || self.kind
+        self.project || self.kind || self.scope || self.loaded.is_some()
     }
 }
 
 impl Query {
     /// Parses a trimmed, non-empty query with its filters.
-    pub fn new(q: &str, project: Option<&str>, kind: Option<ArtifactKind>) -> Query {
+    pub fn new(
+        q: &str,
+        project: Option<&str>,
+        kind: Option<ArtifactKind>,
+        scope: Option<Scope>,
+        loaded: Option<bool>,
+    ) -> Query {
         let words: Vec<String> = q
             .split(|c: char| !c.is_alphanumeric())
             .filter(|t| !t.is_empty())
@@ -77,12 +97,17 @@ impl Query {
         if let Some(k) = kind {
             params.push((":kind", k.as_str().to_string().into()));
         }
+        if let Some(sc) = scope {
+            params.push((":scope", sc.as_str().to_string().into()));
+        }
         Query {
             text: q.to_string(),
             has_fts: !words.is_empty(),
             filters: Filters {
                 project: project.is_some(),
                 kind: kind.is_some(),
+                scope: scope.is_some(),
+                loaded,
             },
             params,
         }
