@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "search",
     "refresh",
     "recent_changes",
+    "problems",
     "get_settings",
     "set_setting",
     "reveal_project",

@@ -31,6 +31,13 @@ pub fn status_line(s: &crate::model::CacheStatus, now_ms: i64) -> String {
     if s.errored + s.missing > 0 {
         line.push_str(&format!(" · {} need attention", s.errored + s.missing));
     }
+    if s.problems > 0 {
+        line.push_str(&format!(
+            " · {} problem{}",
+            s.problems,
+            if s.problems == 1 { "" } else { "s" }
+        ));
+    }
     line
 }
 

@@ -13,6 +13,9 @@ pub struct Notice {
     pub title: String,
     /// The details, e.g. "2 skills modified, 1 agent added".
     pub body: String,
+    /// The project it is about (its id), to open when the notice is clicked; `None` for a
+    /// summary of several projects or a notice about the app itself.
+    pub project: Option<String>,
 }
 
 /// How notices are coalesced.
@@ -41,6 +44,9 @@ struct Pending {
     key: String,
     title: String,
     body: String,
+    project: Option<String>,
+    /// Shown on its own even when many projects change at once (something stopped loading).
+    urgent: bool,
 }
 
 /// Collects events and hands out coalesced notices.
@@ -63,6 +69,33 @@ impl Coalescer {
 
     /// Takes one event at time `now`; events that deserve no notice are ignored.
     pub fn push(&mut self, ev: &CacheEvent, now: Instant) {
+        if let CacheEvent::ProjectChanged {
+            id, name, changes, ..
+        } = ev
+            && let Some(first) = changes.stopped_loading.first()
+        {
+            // Something Claude Code loaded will not load any more: said on its own, with why,
+            // and never folded into a summary or silenced by an ordinary change notice.
+            let mut body = crate::loading::problem_detail(
+                first.kind,
+                &first.name,
+                &first.path,
+                &serde_json::Value::Null,
+                first.reason.as_str(),
+            );
+            let more = changes.stopped_loading.len() - 1;
+            if more > 0 {
+                body.push_str(&format!(" (and {more} more)"));
+            }
+            self.add(Pending {
+                key: format!("{id}:stopped"),
+                title: format!("{name}: something stopped loading"),
+                body,
+                project: Some(id.clone()),
+                urgent: true,
+            });
+            self.window_start.get_or_insert(now);
+        }
         let item = match ev {
             CacheEvent::ProjectChanged {
                 id,
@@ -106,14 +139,24 @@ impl Coalescer {
             _ => None,
         };
         if let Some((key, title, body)) = item {
-            if let Some(p) = self.pending.iter_mut().find(|p| p.key == key) {
-                // The newest word on a project wins within a window.
-                p.title = title;
-                p.body = body;
-            } else {
-                self.pending.push(Pending { key, title, body });
-            }
+            let project = (key != "watch" && key != "*").then(|| key.clone());
+            self.add(Pending {
+                key,
+                title,
+                body,
+                project,
+                urgent: false,
+            });
             self.window_start.get_or_insert(now);
+        }
+    }
+
+    fn add(&mut self, item: Pending) {
+        if let Some(p) = self.pending.iter_mut().find(|p| p.key == item.key) {
+            // The newest word on a project wins within a window.
+            *p = item;
+        } else {
+            self.pending.push(item);
         }
     }
 
@@ -143,6 +186,25 @@ impl Coalescer {
             self.last.insert(p.key.clone(), now);
         }
         self.last.retain(|_, t| now.duration_since(*t) < per);
+        let (urgent, fresh): (Vec<Pending>, Vec<Pending>) =
+            fresh.into_iter().partition(|p| p.urgent);
+        let mut out: Vec<Notice> = if urgent.len() >= self.policy.summary_from {
+            let names: Vec<String> = urgent
+                .iter()
+                .map(|p| {
+                    p.title
+                        .trim_end_matches(": something stopped loading")
+                        .to_string()
+                })
+                .collect();
+            vec![Notice {
+                title: format!("Items stopped loading in {} projects", urgent.len()),
+                body: names.join(", "),
+                project: None,
+            }]
+        } else {
+            urgent.into_iter().map(Pending::into_notice).collect()
+        };
         if fresh.len() >= self.policy.summary_from {
             let names: Vec<&str> = fresh.iter().map(|p| p.title.as_str()).collect();
             let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
@@ -151,18 +213,25 @@ impl Coalescer {
             } else {
                 String::new()
             };
-            return vec![Notice {
+            out.push(Notice {
                 title: format!("{} projects changed", fresh.len()),
                 body: format!("{shown}{more}"),
-            }];
+                project: None,
+            });
+            return out;
         }
-        fresh
-            .into_iter()
-            .map(|p| Notice {
-                title: p.title,
-                body: p.body,
-            })
-            .collect()
+        out.extend(fresh.into_iter().map(Pending::into_notice));
+        out
+    }
+}
+
+impl Pending {
+    fn into_notice(self) -> Notice {
+        Notice {
+            title: self.title,
+            body: self.body,
+            project: self.project,
+        }
     }
 }
 
@@ -214,7 +283,8 @@ mod tests {
             n,
             vec![Notice {
                 title: "research-foundry".into(),
-                body: "1 skill modified".into()
+                body: "1 skill modified".into(),
+                project: Some("a".into()),
             }]
         );
         assert_eq!(c.due(), None);
@@ -294,5 +364,64 @@ mod tests {
         let n = c.flush(t0 + Duration::from_secs(2));
         assert_eq!(n[0].title, "broken could not be refreshed");
         assert_eq!(n[0].body, "disk full");
+    }
+
+    fn stopped(id: &str, name: &str) -> CacheEvent {
+        let mut changes = ChangeSet {
+            modified: vec![ChangedArtifact {
+                kind: ArtifactKind::Skill,
+                name: "pdf".into(),
+                path: ".claude/skills/group/pdf".into(),
+            }],
+            ..Default::default()
+        };
+        changes.stopped_loading.push(crate::model::StoppedLoading {
+            kind: ArtifactKind::Skill,
+            name: "pdf".into(),
+            path: ".claude/skills/group/pdf".into(),
+            reason: crate::model::NotLoaded::NestedSkill,
+        });
+        CacheEvent::ProjectChanged {
+            id: id.into(),
+            name: name.into(),
+            path: format!("/p/{name}"),
+            summary: changes.summary(),
+            changes,
+        }
+    }
+
+    #[test]
+    fn something_that_stops_loading_is_said_with_why_and_not_silenced() {
+        let mut c = Coalescer::new(NoticePolicy::default());
+        let t0 = Instant::now();
+        // An ordinary change notice for the project a moment before...
+        c.push(&changed("a", "alpha"), t0);
+        assert_eq!(c.flush(t0 + Duration::from_secs(1)).len(), 1);
+        // ...does not silence the one that says a skill stopped loading.
+        c.push(&stopped("a", "alpha"), t0 + Duration::from_secs(2));
+        let n = c.flush(t0 + Duration::from_secs(3));
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert_eq!(n[0].title, "alpha: something stopped loading");
+        assert_eq!(
+            n[0].body,
+            "skill `pdf` will not load: nested more than one level below skills/ (move it to .claude/skills/pdf)"
+        );
+        assert_eq!(n[0].project.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn stopped_loading_in_many_projects_is_one_notice_beside_the_summary() {
+        let mut c = Coalescer::new(NoticePolicy::default());
+        let t0 = Instant::now();
+        for i in 0..4 {
+            c.push(&stopped(&format!("p{i}"), &format!("proj{i}")), t0);
+        }
+        let n = c.flush(t0 + Duration::from_secs(1));
+        let titles: Vec<&str> = n.iter().map(|n| n.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["Items stopped loading in 4 projects", "4 projects changed"]
+        );
+        assert_eq!(n[0].body, "proj0, proj1, proj2, proj3");
     }
 }

@@ -2620,3 +2620,42 @@ fn an_interrupted_write_leaves_a_consistent_database() {
         assert_eq!(p.counts.skill, on_disk);
     }
 }
+
+/// The dashboard's panel has room for a few problems: the rarest kinds come first, so one
+/// skill nested too deep is not buried under many unapproved servers.
+#[test]
+fn problems_for_a_panel_come_rarest_kind_first() {
+    // Sources: code.claude.com/docs/en/mcp (project servers from .mcp.json need approval);
+    // anthropics/claude-code#88400 (a skill two levels below skills/ is not loaded).
+    let env = TestEnv::new();
+    let a = env.project("alpha");
+    a.mcp(&["one", "two", "three"]);
+    let b = env.project("beta");
+    b.write(
+        ".claude/skills/group/deep/SKILL.md",
+        "---\nname: deep\ndescription: too deep\n---\n",
+    );
+    let m = env.open();
+    refresh_now(&m, true).unwrap();
+    let all = m.problems(None).unwrap();
+    let codes: Vec<&str> = all.iter().map(|p| p.problem.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "mcp_not_approved",
+            "mcp_not_approved",
+            "mcp_not_approved",
+            "nested_skill"
+        ],
+        "by project path"
+    );
+    let first = m.problems_rarest_first(None, 2).unwrap();
+    let got: Vec<(&str, &str)> = first
+        .iter()
+        .map(|p| (p.problem.as_str(), p.artifact.name.as_str()))
+        .collect();
+    assert_eq!(got, [("nested_skill", "deep"), ("mcp_not_approved", "one")]);
+    let only_alpha = m.problems_rarest_first(Some(&a.key()), 10).unwrap();
+    assert_eq!(only_alpha.len(), 3);
+    assert!(m.problems_rarest_first(None, 0).is_err(), "limit 0 refused");
+}

@@ -6,8 +6,8 @@ use crate::state::AppState;
 use serde::Serialize;
 use skillmeat_cache::config::{self, Config};
 use skillmeat_cache::model::{
-    ArtifactKind, Page, Project, ProjectDetail, ProjectRefresh, ProjectStatus, RefreshReport,
-    SearchHit,
+    ArtifactKind, Page, Problem, Project, ProjectDetail, ProjectRefresh, ProjectStatus,
+    RefreshReport, SearchHit,
 };
 use skillmeat_cache::service::ServiceStatus;
 use skillmeat_cache::store::{ProjectFilter, RecentChange, SearchSort};
@@ -116,6 +116,7 @@ pub async fn search(
         sort: SearchSort::parse(sort.as_deref().unwrap_or("relevance"))?,
         skip: skip.unwrap_or(0),
         limit: Some(limit.unwrap_or(50)),
+        ..Default::default()
     };
     let m = state.manager().clone();
     blocking(move || m.search(&q)).await
@@ -154,6 +155,24 @@ pub async fn recent_changes(
 ) -> CmdResult<Vec<RecentChange>> {
     let m = state.manager().clone();
     blocking(move || m.recent_changes(limit.unwrap_or(50))).await
+}
+
+/// Items that are not loaded (and why), with malformed frontmatter or dangling imports: of
+/// one project, or of every project; at most `limit` (default 100), the rarest kinds first.
+#[tauri::command]
+pub async fn problems(
+    state: State<'_, AppState>,
+    project: Option<String>,
+    limit: Option<u64>,
+) -> CmdResult<Vec<Problem>> {
+    let m = state.manager().clone();
+    blocking(move || {
+        m.problems_rarest_first(
+            project.as_deref().filter(|p| !p.is_empty()),
+            limit.unwrap_or(100),
+        )
+    })
+    .await
 }
 
 /// The settings the dashboard shows.

@@ -22,6 +22,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::search,
         commands::refresh,
         commands::recent_changes,
+        commands::problems,
         commands::get_settings,
         commands::set_setting,
         commands::reveal_project,

@@ -399,3 +399,36 @@ fn what_the_capability_does_not_grant_is_refused() {
     // And the granted ones still work from the dashboard.
     assert!(invoke(&f.dashboard, "status", json!({})).is_ok());
 }
+
+#[test]
+fn problems_name_what_will_not_load_and_why() {
+    // Source: anthropics/claude-code#88400 and code.claude.com/docs/en/skills: a skill two
+    // levels below skills/ is not loaded.
+    let f = fixture();
+    assert_eq!(ok(&f, "problems", json!({})), json!([]));
+    write(
+        &f.root.join("alpha/.claude/skills/group/deep/SKILL.md"),
+        "---\nname: deep\ndescription: too deep to load\n---\n",
+    );
+    ok(&f, "refresh", json!({"project": "alpha", "force": true}));
+    let list = ok(&f, "problems", json!({}));
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["problem"], "nested_skill");
+    assert_eq!(list[0]["project_name"], "alpha");
+    assert_eq!(list[0]["loaded"], false);
+    assert!(
+        list[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("will not load"),
+        "{}",
+        list[0]["detail"]
+    );
+    assert_eq!(ok(&f, "problems", json!({"project": "beta"})), json!([]));
+    assert_eq!(ok(&f, "status", json!({}))["cache"]["problems"], 1);
+    assert_eq!(
+        err_code(&f, "problems", json!({"limit": 0})),
+        "invalid_input"
+    );
+}

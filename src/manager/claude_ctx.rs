@@ -153,20 +153,23 @@ impl CacheManager {
             Some(k) => Some(self.resolve(k)?.0),
             None => None,
         };
-        Ok(self
-            .inner
-            .store
-            .problems(id.as_deref())?
-            .into_iter()
-            .map(|(a, project_name, problem)| Problem {
-                detail: crate::loading::problem_detail(
-                    a.kind, &a.name, &a.path, &a.extra, &problem,
-                ),
-                artifact: a,
-                project_name,
-                problem,
-            })
-            .collect())
+        Ok(to_problems(self.inner.store.problems(id.as_deref())?))
+    }
+
+    /// At most `limit` problems of one project or of all, the rarest kinds first: what the
+    /// dashboard's panel shows (see [`crate::store::Store::problems_rarest_first`]).
+    pub fn problems_rarest_first(&self, project: Option<&str>, limit: u64) -> Result<Vec<Problem>> {
+        super::check_page(0, Some(limit))?;
+        let id = match project {
+            Some(k) => Some(self.resolve(k)?.0),
+            None => None,
+        };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(to_problems(
+            self.inner
+                .store
+                .problems_rarest_first(id.as_deref(), limit)?,
+        ))
     }
 }
 
@@ -231,4 +234,16 @@ impl CacheManager {
         }
         Ok(out)
     }
+}
+
+/// Rows of the store's problem queries as [`Problem`]s, each with its readable detail.
+fn to_problems(rows: Vec<(crate::model::Artifact, String, String)>) -> Vec<Problem> {
+    rows.into_iter()
+        .map(|(a, project_name, problem)| Problem {
+            detail: crate::loading::problem_detail(a.kind, &a.name, &a.path, &a.extra, &problem),
+            artifact: a,
+            project_name,
+            problem,
+        })
+        .collect()
 }

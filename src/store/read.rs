@@ -660,6 +660,55 @@ fn list_artifacts_in(c: &Connection, f: &ArtifactFilter) -> Result<Page<Artifact
 }
 
 impl Store {
+    /// At most `limit` problems, the rarest kinds of problem first (a skill nested too deep
+    /// before the hundreds of unapproved servers of a big tree), then by project path, kind
+    /// and path: what a panel with little room should show.
+    pub fn problems_rarest_first(
+        &self,
+        project: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(Artifact, String, String)>> {
+        self.read(|c| {
+                let (join_where, args): (&str, Vec<SqlValue>) = match project {
+                    Some(p) => (" AND p.id = ?2", vec![p.to_string().into()]),
+                    None => ("", Vec::new()),
+                };
+                let codes: Vec<String> = {
+                    let sql = format!(
+                        "SELECT a.problem FROM artifacts a JOIN projects p ON p.rid = a.project_rid
+                         WHERE a.problem IS NOT NULL{} GROUP BY a.problem ORDER BY count(*), a.problem",
+                        join_where.replace("?2", "?1")
+                    );
+                    c.prepare_cached(&sql)?
+                        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()?
+                };
+                let sql = format!(
+                    "SELECT {ART_COLS}, p.name, a.problem FROM artifacts a JOIN projects p ON p.rid = a.project_rid
+                     WHERE a.problem = ?1{join_where} ORDER BY p.path, a.kind, a.path LIMIT ?{}",
+                    if project.is_some() { 3 } else { 2 }
+                );
+                let mut out = Vec::new();
+                let mut stmt = c.prepare_cached(&sql)?;
+                for code in codes {
+                    let left = limit.saturating_sub(out.len());
+                    if left == 0 {
+                        break;
+                    }
+                    let mut params: Vec<SqlValue> = vec![code.into()];
+                    params.extend(args.iter().cloned());
+                    params.push(SqlValue::Integer(i64::try_from(left).unwrap_or(i64::MAX)));
+                    let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
+                        Ok((artifact_from_row(r)?, r.get(20)?, r.get(21)?))
+                    })?;
+                    for row in rows {
+                        out.push(row?);
+                    }
+                }
+                Ok(out)
+            })
+    }
+
     /// Items with a problem (see [`crate::loading::problem_of`]), of one project (by id) or
     /// all, ordered by project path, kind and path: (item, project name, problem code).
     pub fn problems(&self, project: Option<&str>) -> Result<Vec<(Artifact, String, String)>> {

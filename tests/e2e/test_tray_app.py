@@ -67,6 +67,12 @@ def world():
         + HOSTILE
         + "'\n---\nbody\n",
     )
+    # A skill nested one folder too deep: listed, not loaded, a problem (anthropics/claude-code#88400).
+    os.makedirs(os.path.join(root, "proj-050/.claude/skills/group"))
+    os.rename(
+        os.path.join(root, "proj-050/.claude/skills/skill-proj-050-1"),
+        os.path.join(root, "proj-050/.claude/skills/group/skill-proj-050-1"),
+    )
     env = dict(os.environ)
     env.update(
         HOME=home,
@@ -221,6 +227,53 @@ def test_a_command_outside_the_capability_is_refused(dash, world):
         assert f"{cmd} not allowed" in str(r["err"]), r
     assert cli_json(world, "list")["total"] == 100, "nothing was cleared or removed"
     assert "ok" in dash.invoke("status")
+
+
+def set_size(dash, w, h):
+    dash.s("POST", "/window/rect", {"width": w, "height": h})
+    wait_for(lambda: abs(dash.js("return window.outerWidth") - w) < 40, 10, f"the window at {w} wide")
+
+
+def test_each_project_is_one_line_at_both_sizes(dash):
+    dash.js("document.querySelector('#project-filter').value = '';"
+            "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
+    for w, h in [(1180, 760), (1600, 1000)]:
+        set_size(dash, w, h)
+        heights = dash.js(
+            "return [...document.querySelectorAll('#project-rows tr')].map(r => r.getBoundingClientRect().height)"
+        )
+        assert len(heights) == 100
+        line = dash.js("return parseFloat(getComputedStyle(document.querySelector('#project-rows td')).lineHeight)")
+        assert max(heights) < 2 * line, f"{w}x{h}: a project row takes {max(heights)} px (line {line} px)"
+        dash.screenshot(os.path.join(ARTIFACTS, f"dashboard-list-{w}x{h}.png"))
+    set_size(dash, 1180, 760)
+
+
+def test_items_grouped_by_kind_and_scope_with_what_does_not_load(dash):
+    dash.js("document.querySelector('#project-filter').value = 'proj-050';"
+            "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
+    dash.click("#project-rows tr[data-id] td.name")
+    dash.wait("return document.querySelector('#pv-name').innerText === 'proj-050'", 10)
+    groups = dash.js("return [...document.querySelectorAll('#pv-artifacts tr.group')].map(g => g.innerText)")
+    assert "SKILLS · PROJECT (40)" in [g.upper() for g in groups], groups
+    row = dash.js(
+        "const r = [...document.querySelectorAll('#pv-artifacts tr')].find(r => r.innerText.includes('group/skill-proj-050-1'));"
+        "return r && r.innerText"
+    )
+    assert row and "nested too deep" in row and "\tloaded" not in row, row
+    assert dash.js(
+        "const r = [...document.querySelectorAll('#pv-artifacts tr')].find(r => r.innerText.includes('group/skill-proj-050-1'));"
+        "return r.classList.contains('not-loaded') && r.querySelector('.badge.notloaded').title"
+    ) == "not loaded: nested too deep"
+    problems = dash.wait(
+        "const p = document.querySelector('#problems'); return p && p.innerText.includes('skill-proj-050-1') && p.innerText", 10
+    )
+    assert "will not load" in problems
+    assert int(dash.text("#stat-problems")) >= 1
+    for w, h in [(1180, 760), (1600, 1000)]:
+        set_size(dash, w, h)
+        dash.screenshot(os.path.join(ARTIFACTS, f"dashboard-project-{w}x{h}.png"))
+    set_size(dash, 1180, 760)
 
 
 def test_markup_in_a_description_stays_text(dash):

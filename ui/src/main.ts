@@ -235,7 +235,7 @@ function itemRows(artifacts: Artifact[]): DocumentFragment {
       const group = ofKind.filter((a) => (a.scope ?? "project") === scope);
       const head = el("tr", "group");
       const th = el("th", undefined, `${label} · ${scope} (${group.length})`);
-      th.colSpan = 4;
+      th.colSpan = 3;
       head.append(th);
       rows.append(head);
       for (const a of group) rows.append(itemRow(a, provided));
@@ -251,13 +251,15 @@ function itemRow(a: Artifact, provided: Map<string, number>): HTMLTableRowElemen
   const name = el("td", "name");
   name.title = a.path;
   name.append(el("strong", undefined, a.name), el("small", "path", a.path));
-  const scope = el("td");
-  scope.append(el("span", "badge scope", a.scope ?? "project"));
-  if (a.plugin && a.kind !== "plugin") scope.title = `from ${a.plugin}`;
+  // The group heading says the scope; a plugin's items say which plugin.
+  if (a.plugin && a.kind !== "plugin") name.append(el("small", "path", `from ${a.plugin}`));
   const flags = el("td");
   if (a.loaded === false && a.not_loaded) {
     const quiet = a.not_loaded === "on_demand" || a.not_loaded === "other_tool";
-    flags.append(el("span", quiet ? "badge ondemand" : "badge notloaded", `not loaded: ${NOT_LOADED[a.not_loaded] ?? a.not_loaded}`));
+    const why = NOT_LOADED[a.not_loaded] ?? a.not_loaded;
+    const b = el("span", quiet ? "badge ondemand" : "badge notloaded", why);
+    b.title = `not loaded: ${why}`;
+    flags.append(b);
   } else if (a.loaded !== false) {
     flags.append(el("span", "badge fresh", "loaded"));
   }
@@ -272,7 +274,7 @@ function itemRow(a: Artifact, provided: Map<string, number>): HTMLTableRowElemen
   }
   const desc = el("td", "desc", text);
   desc.title = text;
-  tr.append(name, scope, flags, desc);
+  tr.append(name, flags, desc);
   return tr;
 }
 
