@@ -2,6 +2,7 @@
 //! drives the real engine on a real database, and prints one JSON object of measurements.
 //! Run it in the release build (`make bench`).
 
+mod floor;
 mod watch;
 
 use clap::Parser;
@@ -233,6 +234,14 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     let m = manager.ok_or("no run")?;
     let status = m.status()?;
     let db_bytes = status.db_bytes;
+    // The floor, on the same files and the same (warm) page cache as the cold refreshes.
+    let mut floors = Vec::new();
+    let mut floor_files = (0, 0);
+    for _ in 0..runs.min(3) {
+        let f = floor::measure(std::slice::from_ref(&root));
+        floors.push(f.ms);
+        floor_files = (f.files, f.bytes);
+    }
 
     // No-op refresh: everything forced, nothing changed on disk.
     let mut noop = Vec::new();
@@ -300,7 +309,20 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     }
     out.insert("projects".into(), json!(status.projects));
     out.insert("artifacts".into(), json!(status.artifacts));
-    out.insert("cold_refresh_ms".into(), json!(percentile(&mut cold, 0.5)));
+    let cold_ms = percentile(&mut cold, 0.5);
+    let floor_ms = percentile(&mut floors, 0.5);
+    out.insert("cold_refresh_ms".into(), json!(cold_ms));
+    out.insert("floor_ms".into(), json!(floor_ms));
+    out.insert("floor_files".into(), json!(floor_files.0));
+    out.insert("floor_bytes".into(), json!(floor_files.1));
+    out.insert(
+        "cold_ratio".into(),
+        json!(round3(cold_ms / floor_ms.max(0.001))),
+    );
+    out.insert(
+        "cold_per_artifact_us".into(),
+        json!(round3(cold_ms * 1000.0 / (status.artifacts.max(1) as f64))),
+    );
     out.insert("noop_refresh_ms".into(), json!(percentile(&mut noop, 0.5)));
     out.insert(
         "one_change_refresh_ms".into(),
