@@ -91,6 +91,8 @@ struct Inner {
     collection: Mutex<Option<Arc<Collection>>>,
     refresh_all_lock: Mutex<()>,
     claude_json: ClaudeJsonReader,
+    /// The `~/.claude.json` summary the last [`CacheManager::claude_json_changed`] applied.
+    claude_applied: Mutex<Option<Arc<crate::claude::claude_json::ClaudeJson>>>,
     user_ctx: Mutex<Option<(String, Arc<UserContext>)>>,
 }
 
@@ -148,6 +150,7 @@ impl CacheManager {
                 collection: Mutex::new(None),
                 refresh_all_lock: Mutex::new(()),
                 claude_json: ClaudeJsonReader::default(),
+                claude_applied: Mutex::new(None),
                 user_ctx: Mutex::new(None),
             }),
         })
