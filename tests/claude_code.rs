@@ -275,7 +275,18 @@ fn disable_all_hooks_turns_every_hook_off_and_each_handler_type_shows_its_target
         ".claude/settings.local.json",
         r#"{"disableAllHooks": true}"#,
     );
-    m.refresh_project(&p.key(), true).unwrap();
+    let r = m.refresh_project(&p.key(), true).unwrap();
+    // The refresh says which items stopped loading, and why (for a notification).
+    let stopped: Vec<(ArtifactKind, NotLoaded)> = r
+        .changes
+        .stopped_loading
+        .iter()
+        .map(|s| (s.kind, s.reason))
+        .collect();
+    assert_eq!(
+        stopped,
+        vec![(ArtifactKind::Hook, NotLoaded::HooksDisabled); 4]
+    );
     let list = items(&m, &p);
     let hooks: Vec<_> = list
         .iter()
