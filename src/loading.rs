@@ -13,6 +13,9 @@ use std::path::Path;
 
 /// Path prefix of items that come from `~/.claude.json`.
 pub const CLAUDE_JSON_PREFIX: &str = "~/.claude.json#";
+/// Path prefix, in a project, of a user-scope server that a project or local server of the
+/// same name shadows there.
+pub const USER_SERVER_PREFIX: &str = "~/.claude.json#user:";
 
 /// Sets scope, `loaded` and `not_loaded` of every item of `snap`.
 pub fn resolve(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
@@ -134,6 +137,9 @@ fn why_not(
                 return Some(NotLoaded::McpDisabled);
             }
             match a.scope {
+                // A user server listed in a project is there because a project or local
+                // server of the same name wins.
+                Scope::User if !ctx.user_scope => Some(NotLoaded::Shadowed),
                 Scope::Project => {
                     if local_mcp.contains(&a.name) {
                         Some(NotLoaded::Shadowed)
@@ -165,7 +171,7 @@ fn why_not(
 
 /// The scope of a (non-plugin) item from where it lives.
 fn scope_of(a: &ScannedArtifact, user_scope: bool) -> Scope {
-    if user_scope {
+    if user_scope || a.path.starts_with(USER_SERVER_PREFIX) {
         return Scope::User;
     }
     if a.path == "CLAUDE.local.md"

@@ -122,6 +122,8 @@ struct Inner {
     misses: AtomicU64,
     collection: Mutex<Option<Arc<Collection>>>,
     claude_json: ClaudeJsonReader,
+    /// The `~/.claude.json` summary the last [`CacheManager::claude_json_changed`] applied.
+    claude_applied: Mutex<Option<Arc<crate::claude::claude_json::ClaudeJson>>>,
     user_ctx: Mutex<Option<(String, Arc<UserContext>)>>,
 }
 
@@ -178,6 +180,7 @@ impl CacheManager {
                 misses: AtomicU64::new(0),
                 collection: Mutex::new(None),
                 claude_json: ClaudeJsonReader::default(),
+                claude_applied: Mutex::new(None),
                 user_ctx: Mutex::new(None),
             }),
         })

@@ -323,6 +323,22 @@ fn scan_inner(
         for e in servers {
             sc.snap.artifacts.push(claude_json_server(e));
         }
+        if !ctx.user_scope {
+            // A user server that a project or local server of the same name shadows here.
+            let names: HashSet<String> = sc
+                .snap
+                .artifacts
+                .iter()
+                .filter(|a| a.kind == ArtifactKind::McpServer)
+                .map(|a| a.name.clone())
+                .collect();
+            for e in ctx.user_mcp.iter().filter(|e| names.contains(&e.name)) {
+                let mut a = claude_json_server(e);
+                a.path = format!("{}{}", crate::loading::USER_SERVER_PREFIX, e.name);
+                a.scope = Scope::User;
+                sc.snap.artifacts.push(a);
+            }
+        }
         sc.scan_plugins(ctx);
         if ctx.user_scope {
             sc.scan_managed(ctx);

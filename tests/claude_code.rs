@@ -276,7 +276,18 @@ fn disable_all_hooks_turns_every_hook_off_and_each_handler_type_shows_its_target
         ".claude/settings.local.json",
         r#"{"disableAllHooks": true}"#,
     );
-    refresh_project_now(&m, &p.key(), true).unwrap();
+    let r = refresh_project_now(&m, &p.key(), true).unwrap();
+    // The refresh says which items stopped loading, and why (for a notification).
+    let stopped: Vec<(ArtifactKind, NotLoaded)> = r
+        .changes
+        .stopped_loading
+        .iter()
+        .map(|s| (s.kind, s.reason))
+        .collect();
+    assert_eq!(
+        stopped,
+        vec![(ArtifactKind::Hook, NotLoaded::HooksDisabled); 4]
+    );
     let list = items(&m, &p);
     let hooks: Vec<_> = list
         .iter()
@@ -310,7 +321,8 @@ fn mcp_servers_of_every_scope_with_approvals_and_local_over_project() {
     write_claude_json(
         &env,
         &serde_json::json!({
-            "mcpServers": {"everywhere": {"command": "uvx", "args": ["tool"]}},
+            "mcpServers": {"everywhere": {"command": "uvx", "args": ["tool"]},
+                "db": {"command": "user-db"}},
             "projects": {
                 p.key(): {
                     "mcpServers": {"both": {"command": "mine"}, "db": {"command": "pg-mcp"}},
@@ -345,6 +357,8 @@ fn mcp_servers_of_every_scope_with_approvals_and_local_over_project() {
                 Some(NotLoaded::Shadowed)
             ),
             ("db".into(), Scope::Local, true, None),
+            // The user server of the same name, shadowed in this project.
+            ("db".into(), Scope::User, false, Some(NotLoaded::Shadowed)),
             (
                 "off".into(),
                 Scope::Project,
@@ -365,16 +379,22 @@ fn mcp_servers_of_every_scope_with_approvals_and_local_over_project() {
             ),
         ]
     );
-    // The user-scope server belongs to the user scope (the home folder's row), once.
+    // The user-scope servers belong to the user scope (the home folder's row), loaded there.
+    let home = fs::canonicalize(&env.home).unwrap().display().to_string();
     let user = m
         .list_artifacts(&ArtifactQuery {
+            project: Some(home),
             scope: Some(Scope::User),
             kind: Some(ArtifactKind::McpServer),
             ..Default::default()
         })
         .unwrap();
-    let names: Vec<&str> = user.items.iter().map(|a| a.name.as_str()).collect();
-    assert_eq!(names, ["everywhere"]);
+    let names: Vec<(&str, bool)> = user
+        .items
+        .iter()
+        .map(|a| (a.name.as_str(), a.loaded))
+        .collect();
+    assert_eq!(names, [("db", true), ("everywhere", true)]);
     // Filters: local scope only; not loaded only.
     let local = m
         .list_artifacts(&ArtifactQuery {
@@ -391,7 +411,7 @@ fn mcp_servers_of_every_scope_with_approvals_and_local_over_project() {
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(not_loaded.total, 4);
+    assert_eq!(not_loaded.total, 5);
     let found = m
         .search(&SearchQuery {
             text: "pg".into(),

@@ -120,7 +120,8 @@ pub struct ScanContext {
     pub user: Arc<UserContext>,
     /// The project's entry in `~/.claude.json`, when it has one.
     pub local: Option<ProjectEntry>,
-    /// User-scope MCP servers (top level of `~/.claude.json`); filled for the user scope only.
+    /// User-scope MCP servers (top level of `~/.claude.json`): items of the user scope, and
+    /// in a project the ones a project or local server of the same name shadows.
     pub user_mcp: Vec<McpEntry>,
 }
 
@@ -132,9 +133,7 @@ impl ScanContext {
         if let Some(l) = &self.local {
             s.push_str(&l.digest());
         }
-        if self.user_scope {
-            s.push_str(&serde_json::to_string(&self.user_mcp).unwrap_or_default());
-        }
+        s.push_str(&serde_json::to_string(&self.user_mcp).unwrap_or_default());
         crate::hash::hash_bytes(s.as_bytes())[..16].to_string()
     }
 }

@@ -87,11 +87,7 @@ impl CacheManager {
             } else {
                 reading.summary.projects.get(path).cloned()
             },
-            user_mcp: if user_scope {
-                reading.summary.user_mcp.clone()
-            } else {
-                Vec::new()
-            },
+            user_mcp: reading.summary.user_mcp.clone(),
         }
     }
 
@@ -174,6 +170,18 @@ impl CacheManager {
 }
 
 impl CacheManager {
+    /// Takes the current `~/.claude.json` as the baseline of
+    /// [`CacheManager::claude_json_changed`] (the file watcher calls it when it starts).
+    pub fn claude_json_baseline(&self) {
+        let cfg = self.config();
+        let now = self.claude_reading(&cfg).summary;
+        *self
+            .inner
+            .claude_applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(now);
+    }
+
     /// Applies a change of `~/.claude.json`: discovers new project keys and returns the
     /// projects (id, path) whose entry changed (local MCP servers, approvals, disabled
     /// servers), and the user scope when user-scope servers changed. A write that changes
@@ -181,16 +189,27 @@ impl CacheManager {
     /// parsed changes nothing (the last good reading stays).
     pub fn claude_json_changed(&self) -> Result<Vec<(String, String)>> {
         let cfg = self.config();
-        let before: Option<Arc<ClaudeJson>> = self.inner.claude_json.last_summary().or_else(|| {
-            self.inner
-                .store
-                .meta_get(SUMMARY_KEY)
-                .ok()
-                .flatten()
-                .and_then(|s| serde_json::from_str::<ClaudeJson>(&s).ok())
-                .map(Arc::new)
-        });
+        // Compared with what the last call applied, not with the last reading: a refresh
+        // running meanwhile may already have read the new file.
+        let mut applied = self
+            .inner
+            .claude_applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let before: Option<Arc<ClaudeJson>> = applied
+            .clone()
+            .or_else(|| self.inner.claude_json.last_summary())
+            .or_else(|| {
+                self.inner
+                    .store
+                    .meta_get(SUMMARY_KEY)
+                    .ok()
+                    .flatten()
+                    .and_then(|s| serde_json::from_str::<ClaudeJson>(&s).ok())
+                    .map(Arc::new)
+            });
         let after = self.claude_reading(&cfg).summary;
+        *applied = Some(after.clone());
         if before.as_deref() == Some(&*after) {
             return Ok(Vec::new());
         }
@@ -214,9 +233,12 @@ impl CacheManager {
             }
         }
         if before.user_mcp != after.user_mcp {
-            let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
-            if let Ok(Some(pair)) = self.inner.store.find_project(&home.display().to_string()) {
-                out.push(pair);
+            // The user scope's servers, and in every project the ones shadowed there.
+            for r in self.inner.store.project_refs(0)? {
+                let pair = (r.id, r.path);
+                if !out.contains(&pair) {
+                    out.push(pair);
+                }
             }
         }
         for k in keys {

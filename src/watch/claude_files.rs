@@ -41,6 +41,8 @@ pub(super) fn classify(opts: &WatchOptions, path: &Path) -> Option<PathMeaning> 
         return Some(PathMeaning::Ignored);
     }
     match comps.first().map(String::as_str) {
+        // The folder itself appearing or vanishing: its watches are added, all re-read.
+        None => Some(PathMeaning::UserScope),
         Some("settings.json") if comps.len() == 1 => Some(PathMeaning::UserScope),
         // A user skill appearing or vanishing changes which project skills are shadowed
         // (the folder itself appearing adds its watch).
@@ -61,6 +63,14 @@ impl FileWatcher {
     /// Adds the watches Claude Code's user files need and no project watch already covers.
     pub(super) fn watch_claude_files(&self) {
         let opts = self.opts();
+        if !self
+            .state()
+            .claude
+            .contains_key(opts.claude_json.parent().unwrap_or(Path::new("/")))
+        {
+            // Before the file's folder is watched: later changes are compared with this.
+            self.inner.manager.claude_json_baseline();
+        }
         let mut wanted: Vec<(PathBuf, bool)> = Vec::new();
         if let Some(dir) = opts.claude_json.parent() {
             wanted.push((dir.to_path_buf(), false));
