@@ -4,11 +4,12 @@
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/skillmeat-target
 CARGO ?= cargo
+TAURI := scripts/tauri-cli/node_modules/.bin/tauri
 # `make run PROFILE=release` for an optimised build (a cold release build of Tauri is long).
 PROFILE ?= debug
 CARGO_PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 
-.PHONY: run watch test bench deps ui lint unit e2e
+.PHONY: run watch test bench deps ui lint unit e2e dist install-test icons
 
 ## Install what is missing, build the dashboard and the app, start the tray app.
 run: deps ui
@@ -35,6 +36,22 @@ unit:
 e2e:
 	$(CARGO) build --locked --workspace --bins
 	bash scripts/e2e.sh
+
+## Release packages with Tauri's bundler (the pinned CLI of scripts/tauri-cli): a .deb and an
+## .rpm on Linux, copied to dist/. The release binary is the production app (custom-protocol).
+dist: deps ui
+	cd src-tauri && ../$(TAURI) build --ci --bundles deb,rpm -- --locked
+	mkdir -p dist
+	cp $(CARGO_TARGET_DIR)/release/bundle/deb/*.deb $(CARGO_TARGET_DIR)/release/bundle/rpm/*.rpm dist/
+	@ls -l dist/
+
+## Installs the .deb of dist/ (as root), runs the installed app under Xvfb and D-Bus, removes it.
+install-test: dist
+	bash scripts/install-test.sh
+
+## Regenerates every icon from icons/app-icon.png (the results are committed).
+icons: deps
+	bash scripts/icons.sh
 
 ## The benchmark of the README (release build), 100 projects x 100 artifacts.
 bench: deps

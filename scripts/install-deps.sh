@@ -61,3 +61,12 @@ if [ -f "$UI_DIR/package-lock.json" ]; then
     cp "$UI_DIR/package-lock.json" "$stamp"
   fi
 fi
+
+# The Tauri CLI (bundler, icon generator), pinned by scripts/tauri-cli/package-lock.json.
+CLI_DIR="$(cd "$(dirname "$0")" && pwd)/tauri-cli"
+stamp="$CLI_DIR/node_modules/.installed-lock"
+if [ ! -f "$stamp" ] || ! cmp -s "$CLI_DIR/package-lock.json" "$stamp"; then
+  echo "install-deps: npm install (Tauri CLI)"
+  (cd "$CLI_DIR" && npm install --no-audit --no-fund --loglevel=error)
+  cp "$CLI_DIR/package-lock.json" "$stamp"
+fi
