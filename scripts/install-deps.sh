@@ -27,7 +27,14 @@ fi
 packages=(
   build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth dbus dbus-x11 dunst webkit2gtk-driver libglib2.0-bin imagemagick xdotool
+  desktop-file-utils
 )
+# The Windows check's C compiler and resource compiler (bundled SQLite, Tauri's .rc), only
+# where the Rust target for Windows could be installed (rustup needs static.rust-lang.org).
+if command -v rustup >/dev/null 2>&1 \
+  && rustup target list --installed 2>/dev/null | grep -q '^x86_64-pc-windows-gnu$'; then
+  packages+=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64)
+fi
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
