@@ -29,7 +29,11 @@ pub fn set<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<bool, String> {
     let launch = app
         .try_state::<AutoLaunchManager>()
         .ok_or_else(|| "start at login is not available".to_string())?;
-    let done = if on { launch.enable() } else { launch.disable() };
+    let done = if on {
+        launch.enable()
+    } else {
+        launch.disable()
+    };
     let now = launch.is_enabled().unwrap_or(false);
     crate::tray::show_autostart(app, now);
     match done {

@@ -78,7 +78,9 @@ pub fn init() -> Option<PathBuf> {
             tracing::info!(
                 "skillmeat-tray {} started; log folder {}",
                 env!("CARGO_PKG_VERSION"),
-                dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+                dir.as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
             );
             dir
         }

@@ -49,8 +49,14 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open dashboard", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause watching", true, None::<&str>)?;
     let login = autostart::is_enabled(app);
-    let autostart =
-        CheckMenuItem::with_id(app, "autostart", "Start at login", true, login, None::<&str>)?;
+    let autostart = CheckMenuItem::with_id(
+        app,
+        "autostart",
+        "Start at login",
+        true,
+        login,
+        None::<&str>,
+    )?;
     let logs = MenuItem::with_id(app, "logs", "Open log folder", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(
