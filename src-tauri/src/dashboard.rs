@@ -43,18 +43,25 @@ pub fn open_project<R: Runtime>(app: &AppHandle<R>, project: Option<&str>) {
         .build();
     match built {
         Ok(w) => {
-            // Saved at every close (not only when the app exits), so a crash or a kill
-            // later does not lose it.
             let handle = app.clone();
             w.on_window_event(move |e| {
-                if matches!(e, WindowEvent::CloseRequested { .. })
-                    && let Err(e) = handle.save_window_state(remembered())
-                {
-                    tracing::warn!("the dashboard's size and position were not saved: {e}");
+                if matches!(e, WindowEvent::CloseRequested { .. }) {
+                    save_state(&handle);
                 }
             });
         }
         Err(e) => tracing::error!("could not open the dashboard: {e}"),
+    }
+}
+
+/// Saves the open dashboard's size and position now (at every close and before quitting, so
+/// a crash or a kill later does not lose them). Failures are logged.
+pub fn save_state<R: Runtime>(app: &AppHandle<R>) {
+    if app.get_webview_window(LABEL).is_none() {
+        return;
+    }
+    if let Err(e) = app.save_window_state(remembered()) {
+        tracing::warn!("the dashboard's size and position were not saved: {e}");
     }
 }
 

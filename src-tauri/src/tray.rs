@@ -162,7 +162,11 @@ fn on_menu(app: &AppHandle, id: &str) {
             Some(dir) => logs::open_folder(app, &dir),
             None => tracing::warn!("no log folder (no home folder)"),
         },
-        "quit" => app.exit(0),
+        "quit" => {
+            // The dashboard's size and position, read from the window while it still exists.
+            dashboard::save_state(app);
+            app.exit(0)
+        }
         _ => {}
     }
 }
