@@ -170,14 +170,13 @@ def test_the_installed_app_runs_opens_its_dashboard_and_quits(user):
 
 def test_removing_the_package_leaves_the_users_data(user):
     home = user["home"]
-    kept = [
-        os.path.join(home, ".local/share/skillmeat-tray/cache.db"),
-        *glob.glob(os.path.join(home, ".local/state/skillmeat-tray/logs/skillmeat-tray.*.log")),
-    ]
-    kept += [p for p in glob.glob(os.path.join(home, ".config/**/*"), recursive=True) if os.path.isfile(p)]
-    kept += [p for p in glob.glob(os.path.join(home, ".skillmeat/**/*"), recursive=True) if os.path.isfile(p)]
-    assert os.path.exists(kept[0]), "the app made its cache"
-    assert len(kept) > 2, kept
+    kept = [os.path.join(dirpath, f) for dirpath, _, files in os.walk(home) for f in files]
+    cache = os.path.join(home, ".local/share/skillmeat-tray/cache.db")
+    state = os.path.join(home, ".config/dev.skillmeat.tray/.window-state.json")
+    logs = glob.glob(os.path.join(home, ".local/state/skillmeat-tray/logs/skillmeat-tray.*.log"))
+    for made in (cache, state, *logs):
+        assert made in kept, f"the app made {made}"
+    assert logs, "the app wrote its log"
     before = {p: digest(p) for p in kept}
     r = subprocess.run(["dpkg", "-r", "skillmeat-tray"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
