@@ -75,7 +75,12 @@ bench: deps
 	$(CARGO) build --locked --release -p skillmeat-cache --bins
 	$(CARGO_TARGET_DIR)/release/skillmeat-bench --projects 100 --artifacts 100
 
-ui:
+# The dashboard is rebuilt only when its sources changed: a rebuilt ui/dist is embedded anew,
+# which recompiles the app (about a minute in release).
+UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/tsconfig.json ui/vite.config.ts -type f 2>/dev/null)
+ui: ui/dist/index.html
+
+ui/dist/index.html: $(UI_SOURCES)
 	cd ui && npm run build
 
 deps:
