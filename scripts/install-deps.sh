@@ -20,6 +20,9 @@ if need_cmd rustup; then
       rustup component add "$comp"
     fi
   done
+  if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+    rustup target add x86_64-pc-windows-gnu
+  fi
 fi
 
 # Debian packages: build (WebKitGTK for Tauri), run (the tray's appindicator library), and
@@ -29,12 +32,9 @@ packages=(
   xvfb xauth dbus dbus-x11 dunst webkit2gtk-driver libglib2.0-bin imagemagick xdotool
   desktop-file-utils
 )
-# The Windows check's C compiler and resource compiler (bundled SQLite, Tauri's .rc), only
-# where the Rust target for Windows could be installed (rustup needs static.rust-lang.org).
-if command -v rustup >/dev/null 2>&1 \
-  && rustup target list --installed 2>/dev/null | grep -q '^x86_64-pc-windows-gnu$'; then
-  packages+=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64)
-fi
+# The Windows check (`make check-windows`): MinGW's C compiler and resource compiler for the
+# bundled SQLite and Tauri's .rc file; the Rust target comes from rustup, below.
+packages+=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

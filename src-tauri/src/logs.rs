@@ -93,6 +93,12 @@ pub fn init() -> Option<PathBuf> {
 
 fn open(dir: PathBuf) -> io::Result<Capped> {
     std::fs::create_dir_all(&dir)?;
+    // The log names your projects' paths: yours only, like the cache.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
     let inner = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix(FILE_PREFIX)

@@ -457,6 +457,7 @@ def test_the_log_is_one_plain_text_file_a_day(world, app):
     with open(path, encoding="utf-8", errors="replace") as f:
         text = f.read()
     assert "started; log folder" in text
+    assert os.stat(folder).st_mode & 0o777 == 0o700, oct(os.stat(folder).st_mode)
     assert "INFO" in text
     assert "\x1b[" not in text, "colour codes in the log file"
     with open(os.path.join(ARTIFACTS, "app-tray.log"), encoding="utf-8", errors="replace") as f:
