@@ -7,7 +7,6 @@ pub mod bridge;
 pub mod commands;
 pub mod dashboard;
 pub mod logs;
-pub mod memory;
 pub mod notify;
 pub mod state;
 pub mod tray;
@@ -55,7 +54,6 @@ pub fn run() -> i32 {
         }
     };
     let bridge_rx = manager.events().subscribe();
-    let trim_rx = manager.events().subscribe();
     // Quick: the watcher sets itself up in the background, refreshes run on the job.
     let service = match tauri::async_runtime::block_on(Service::start_with(manager)) {
         Ok(s) => s,
@@ -92,7 +90,6 @@ pub fn run() -> i32 {
                 }
             };
             tauri::async_runtime::spawn(bridge::run(app.handle().clone(), bridge_rx));
-            tauri::async_runtime::spawn(memory::trim_after_refreshes(trim_rx));
             if open_at_launch() || !tray_shown {
                 dashboard::open(app.handle());
             }
