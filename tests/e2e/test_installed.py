@@ -137,7 +137,7 @@ def test_the_installed_app_starts_to_the_tray_quickly_and_idles_small(user):
             wait_for(lambda: labels()[0].startswith("100 projects · updated"), 60, "the start-up refresh")
             time.sleep(3)  # the idle app, dashboard never opened: settle, then sample memory
             rss.append(rss_mb(proc.pid))
-            user["watcher"].click("Quit")
+            click_quit(user["watcher"])
             assert proc.wait(20) == 0
         finally:
             if proc.poll() is None:
@@ -157,6 +157,15 @@ def test_the_installed_app_starts_to_the_tray_quickly_and_idles_small(user):
     )
     assert starts[0] <= 1.0, f"cold start {starts[0]:.2f} s, target 1 s"
     assert rss[1] <= 80, f"{rss[1]:.0f} MB RSS idle, target 80"
+
+
+def click_quit(watcher):
+    """Clicks Quit; the app may end before its menu answers the click, which is no error."""
+    try:
+        watcher.click("Quit")
+    except RuntimeError as e:
+        if "NoReply" not in str(e):
+            raise
 
 
 def record(results):
@@ -182,7 +191,7 @@ def test_the_installed_app_runs_opens_its_dashboard_and_quits(user):
         user["watcher"].click("Open dashboard")
         wait_for(window_shown, 20, "the dashboard window")
         subprocess.run(["import", "-window", "root", os.path.join(ARTIFACTS, "installed-dashboard.png")], check=False)
-        user["watcher"].click("Quit")
+        click_quit(user["watcher"])
         assert proc.wait(20) == 0
     finally:
         if proc.poll() is None:
