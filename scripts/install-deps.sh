@@ -20,6 +20,9 @@ if need_cmd rustup; then
       rustup component add "$comp"
     fi
   done
+  if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+    rustup target add x86_64-pc-windows-gnu
+  fi
 fi
 
 # Debian packages: build (WebKitGTK for Tauri), run (the tray's appindicator library), and
@@ -27,7 +30,11 @@ fi
 packages=(
   build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth dbus dbus-x11 dunst webkit2gtk-driver libglib2.0-bin imagemagick xdotool
+  desktop-file-utils
 )
+# The Windows check (`make check-windows`): MinGW's C compiler and resource compiler for the
+# bundled SQLite and Tauri's .rc file; the Rust target comes from rustup, below.
+packages+=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -60,4 +67,13 @@ if [ -f "$UI_DIR/package-lock.json" ]; then
     (cd "$UI_DIR" && npm install --no-audit --no-fund --loglevel=error)
     cp "$UI_DIR/package-lock.json" "$stamp"
   fi
+fi
+
+# The Tauri CLI (bundler, icon generator), pinned by scripts/tauri-cli/package-lock.json.
+CLI_DIR="$(cd "$(dirname "$0")" && pwd)/tauri-cli"
+stamp="$CLI_DIR/node_modules/.installed-lock"
+if [ ! -f "$stamp" ] || ! cmp -s "$CLI_DIR/package-lock.json" "$stamp"; then
+  echo "install-deps: npm install (Tauri CLI)"
+  (cd "$CLI_DIR" && npm install --no-audit --no-fund --loglevel=error)
+  cp "$CLI_DIR/package-lock.json" "$stamp"
 fi

@@ -13,6 +13,8 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "set_setting",
     "reveal_project",
+    "get_autostart",
+    "set_autostart",
 ];
 
 fn main() {

@@ -7,7 +7,6 @@ use skillmeat_cache::CacheEvent;
 use skillmeat_cache::notices::{Coalescer, NoticePolicy};
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter, Manager};
-use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
 /// The Tauri event carrying each engine event to the dashboard.
@@ -76,15 +75,7 @@ fn show(app: &AppHandle, notices: &mut Coalescer) {
         return;
     }
     for n in due {
-        tracing::info!("notification: {}: {}", n.title, n.body);
-        if let Err(e) = app
-            .notification()
-            .builder()
-            .title(&n.title)
-            .body(&n.body)
-            .show()
-        {
-            tracing::warn!("notification not shown: {e}");
-        }
+        // The title names the project (or says how many changed): a click opens it.
+        crate::notify::show(app, &n.title, &n.body, n.project.as_deref());
     }
 }

@@ -245,7 +245,7 @@ pub async fn set_setting(
 }
 
 /// Opens a cached project's folder in the file manager. The path comes from the cache, never
-/// from the caller: a path that is not a cached project is "not found".
+/// from the caller: a path that is not a cached project is "not found" (nothing is started).
 #[tauri::command]
 pub async fn reveal_project(state: State<'_, AppState>, project: String) -> CmdResult<String> {
     let m = state.manager().clone();
@@ -256,19 +256,11 @@ pub async fn reveal_project(state: State<'_, AppState>, project: String) -> CmdR
             message: format!("{path} no longer exists"),
         });
     }
-    let mut child = std::process::Command::new("xdg-open")
-        .arg(&path)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| CommandError {
-            code: "unavailable".into(),
-            message: format!("could not open a file manager (xdg-open): {e}"),
-        })?;
-    // Reaped when it ends, so no zombie is left behind per click.
-    std::thread::spawn(move || {
-        let _ = child.wait();
-    });
+    // Through the opener plugin: the platform's file manager (xdg-open, Finder, Explorer),
+    // started detached, so nothing is left behind per click.
+    tauri_plugin_opener::open_path(&path, None::<&str>).map_err(|e| CommandError {
+        code: "unavailable".into(),
+        message: format!("could not open a file manager: {e}"),
+    })?;
     Ok(path)
 }

@@ -2,9 +2,12 @@
 //! status, a dashboard window created on demand, and coalesced notifications, all over the
 //! engine's `CacheManager` and `Service`. Nothing here decides what the cache holds.
 
+pub mod autostart;
 pub mod bridge;
 pub mod commands;
 pub mod dashboard;
+pub mod logs;
+pub mod notify;
 pub mod state;
 pub mod tray;
 
@@ -26,6 +29,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::get_settings,
         commands::set_setting,
         commands::reveal_project,
+        autostart::get_autostart,
+        autostart::set_autostart,
     ])
 }
 
@@ -39,13 +44,7 @@ fn open_at_launch() -> bool {
 /// Starts the app: the engine service, the tray, the event bridge; the dashboard on request.
 /// Returns the process exit code.
 pub fn run() -> i32 {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SKILLMEAT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,notify=error")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    logs::init();
     let manager = match Config::load(&Overrides::default())
         .and_then(|cfg| CacheManager::open_with_events(cfg, EventBus::default()))
     {
@@ -69,8 +68,18 @@ pub fn run() -> i32 {
             dashboard::open(app)
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(autostart::plugin())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(dashboard::remembered())
+                .build(),
+        )
         .manage(AppState::new(service.clone()))
         .setup(move |app| {
+            // A tray app: no Dock icon, no app menu on macOS.
+            #[cfg(target_os = "macos")]
+            app.set_activation_policy(tauri::ActivationPolicy::Accessory);
             let tray_shown = match tray::create(app.handle()) {
                 Ok(()) => true,
                 Err(e) => {

@@ -1,25 +1,33 @@
 //! The tray icon: a status line, Refresh now, Clear cache, Open dashboard, Pause/Resume
-//! watching, Quit; a tooltip with the same live status; another icon while refreshing.
+//! watching, Start at login (a check item), Open log folder, Quit; a tooltip with the same
+//! live status; another icon while refreshing. On macOS a template icon (drawn in the menu
+//! bar's colour).
 
-use crate::{dashboard, state::AppState};
+use crate::{autostart, dashboard, logs, state::AppState};
 use skillmeat_cache::humanize;
 use skillmeat_cache::store::now_ms;
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, Wry};
+use tauri::{AppHandle, Manager, Runtime, Wry};
 
 /// The tray icon's id.
 pub const TRAY_ID: &str = "main";
 
+#[cfg(not(target_os = "macos"))]
 const ICON: &[u8] = include_bytes!("../../icons/tray.png");
+#[cfg(not(target_os = "macos"))]
 const ICON_BUSY: &[u8] = include_bytes!("../../icons/tray-busy.png");
+#[cfg(not(target_os = "macos"))]
 const ICON_PAUSED: &[u8] = include_bytes!("../../icons/tray-paused.png");
+#[cfg(target_os = "macos")]
+const ICON_TEMPLATE: &[u8] = include_bytes!("../../icons/tray-template.png");
 
 /// Menu items whose text changes at run time.
 pub struct TrayItems {
     status: MenuItem<Wry>,
     pause: MenuItem<Wry>,
+    autostart: CheckMenuItem<Wry>,
 }
 
 /// What the tray shows.
@@ -40,6 +48,16 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     let clear = MenuItem::with_id(app, "clear", "Clear cache", true, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", "Open dashboard", true, None::<&str>)?;
     let pause = MenuItem::with_id(app, "pause", "Pause watching", true, None::<&str>)?;
+    let login = autostart::is_enabled(app);
+    let autostart = CheckMenuItem::with_id(
+        app,
+        "autostart",
+        "Start at login",
+        true,
+        login,
+        None::<&str>,
+    )?;
+    let logs = MenuItem::with_id(app, "logs", "Open log folder", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
@@ -51,18 +69,48 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
             &open,
             &pause,
             &PredefinedMenuItem::separator(app)?,
+            &autostart,
+            &logs,
+            &PredefinedMenuItem::separator(app)?,
             &quit,
         ],
     )?;
     TrayIconBuilder::with_id(TRAY_ID)
-        .icon(Image::from_bytes(ICON)?)
+        .icon(Image::from_bytes(icon_bytes(Look::Idle))?)
+        .icon_as_template(cfg!(target_os = "macos"))
         .tooltip("SkillMeat cache")
         .menu(&menu)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| on_menu(app, event.id.as_ref()))
         .build(app)?;
-    app.manage(TrayItems { status, pause });
+    app.manage(TrayItems {
+        status,
+        pause,
+        autostart,
+    });
     Ok(())
+}
+
+/// Shows whether the app starts at login in the tray's check item.
+pub fn show_autostart<R: Runtime>(app: &AppHandle<R>, on: bool) {
+    if let Some(items) = app.try_state::<TrayItems>() {
+        let _ = items.autostart.set_checked(on);
+    }
+}
+
+/// The icon of a look: on macOS one template icon for all (the status line tells them apart).
+fn icon_bytes(look: Look) -> &'static [u8] {
+    #[cfg(target_os = "macos")]
+    {
+        let _ = look;
+        ICON_TEMPLATE
+    }
+    #[cfg(not(target_os = "macos"))]
+    match look {
+        Look::Idle => ICON,
+        Look::Busy => ICON_BUSY,
+        Look::Paused => ICON_PAUSED,
+    }
 }
 
 /// Tries again every 30 s to show the tray icon, until a panel hosting tray icons appears.
@@ -105,7 +153,20 @@ fn on_menu(app: &AppHandle, id: &str) {
                 refresh_off_thread(&app, Look::Idle, None).await;
             });
         }
-        "quit" => app.exit(0),
+        "autostart" => {
+            // The item's own check mark may have flipped already: set what it did not show.
+            let on = !autostart::is_enabled(app);
+            let _ = autostart::set(app, on);
+        }
+        "logs" => match logs::log_dir() {
+            Some(dir) => logs::open_folder(app, &dir),
+            None => tracing::warn!("no log folder (no home folder)"),
+        },
+        "quit" => {
+            // The dashboard's size and position, read from the window while it still exists.
+            dashboard::save_state(app);
+            app.exit(0)
+        }
         _ => {}
     }
 }
@@ -152,12 +213,7 @@ pub fn update(app: &AppHandle, look: Look, progress: Option<String>) {
     }
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let _ = tray.set_tooltip(Some(&tooltip));
-        let bytes = match look {
-            Look::Idle => ICON,
-            Look::Busy => ICON_BUSY,
-            Look::Paused => ICON_PAUSED,
-        };
-        if let Ok(img) = Image::from_bytes(bytes) {
+        if let Ok(img) = Image::from_bytes(icon_bytes(look)) {
             let _ = tray.set_icon(Some(img));
         }
     }

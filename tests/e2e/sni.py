@@ -104,6 +104,26 @@ class TrayWatcher:
         walk(layout)
         return out
 
+    def toggle_state(self, label_prefix):
+        """The check state of a check item (1 checked, 0 not), read from the menu's layout."""
+        dest, _ = self.item()
+        menu_path = self.prop("Menu")
+        body = self.call(self._call(dest, menu_path, MENU_IFACE, "GetLayout", "iias", [0, -1, []]))
+        found = []
+
+        def walk(node):
+            _ident, props, children = node
+            label = props.get("label")
+            if label is not None and label.value.replace("_", "").startswith(label_prefix):
+                found.append(props.get("toggle-state", Variant("i", -1)).value)
+            for c in children:
+                walk(c.value)
+
+        walk(body[1])
+        if not found:
+            raise AssertionError(f"no menu item {label_prefix!r} in {self.menu()}")
+        return found[0]
+
     def click(self, label_prefix):
         dest, _ = self.item()
         menu_path = self.prop("Menu")

@@ -289,6 +289,64 @@ def test_markup_in_a_description_stays_text(dash):
     assert dash.js("return document.querySelector('#pv-artifacts img, #pv-artifacts script, #pv-artifacts b') === null")
 
 
+def autostart_entry(world):
+    return os.path.join(world["home"], ".config/autostart/skillmeat-tray.desktop")
+
+
+def autostart_exec(world):
+    """The executable the autostart entry starts (first word of its Exec line)."""
+    with open(autostart_entry(world)) as f:
+        for line in f:
+            if line.startswith("Exec="):
+                return line[len("Exec="):].split()[0]
+    raise AssertionError("no Exec line in the autostart entry")
+
+
+def dunstctl(*args):
+    return subprocess.run(["dunstctl", *args], capture_output=True, text=True, timeout=10)
+
+
+def displayed():
+    out = dunstctl("count", "displayed").stdout.strip()
+    return int(out) if out.isdigit() else 0
+
+
+def test_start_at_login_from_the_dashboards_settings(dash, world):
+    entry = autostart_entry(world)
+    assert not os.path.exists(entry)
+    dash.click("#settings-btn")
+    dash.wait("return document.getElementById('settings').hidden === false", 10)
+    dash.wait("return document.getElementById('set-autostart').checked === false", 10)
+    dash.click("#set-autostart")
+    dash.click("#settings-form button[type=submit]")
+    wait_for(lambda: os.path.exists(entry), 10, "the autostart entry")
+    exe = autostart_exec(world)
+    assert os.path.isfile(exe) and os.access(exe, os.X_OK), exe
+    assert os.path.realpath(exe) == os.path.realpath(TRAY)
+    assert dash.invoke("get_autostart") == {"ok": True}
+    dash.click("#set-autostart")
+    dash.click("#settings-form button[type=submit]")
+    wait_for(lambda: not os.path.exists(entry), 10, "the autostart entry to go")
+    assert dash.invoke("get_autostart") == {"ok": False}
+    dash.click("#settings-btn")
+
+
+def test_clicking_a_notification_opens_its_project_in_the_dashboard(dash, world):
+    # Whatever earlier tests showed is closed, so the new notification is the one on screen.
+    dunstctl("close-all")
+    wait_for(lambda: displayed() == 0, 5, "dunst to close its notifications")
+    write(
+        os.path.join(world["root"], "proj-044/.claude/agents/clicked.md"),
+        "---\nname: clicked\ndescription: Its notification gets clicked\n---\n",
+    )
+    wait_for(lambda: notified(world, "proj-044"), 10, "a Notify call naming proj-044")
+    wait_for(lambda: displayed() >= 1, 10, "dunst to show it")
+    # dunst invokes its default action: ActionInvoked(id, "default") on the session bus.
+    assert dunstctl("action", "0").returncode == 0
+    wait_for(lambda: dash.text("#pv-name") == "proj-044", 10, "proj-044 in the project view")
+    assert dash.js("return document.getElementById('project-view').hidden") is False
+
+
 # ---- the tray, on D-Bus --------------------------------------------------------------
 
 
@@ -319,6 +377,8 @@ def test_tray_menu_has_its_items_and_a_live_status(world, app):
         "Clear cache",
         "Open dashboard",
         "Pause watching",
+        "Start at login",
+        "Open log folder",
         "Quit",
     ]
     status_id, status_label, status_enabled = items[0]
@@ -407,6 +467,79 @@ def test_open_dashboard_opens_the_window(world, app):
     wait_for(window_shown, 15, "the dashboard window")
 
 
+def test_clicking_a_notification_opens_the_dashboard_on_its_project(world, app):
+    dunstctl("close-all")
+    wait_for(lambda: displayed() == 0, 5, "dunst to close its notifications")
+    write(
+        os.path.join(world["root"], "proj-045/.claude/agents/clicked.md"),
+        "---\nname: clicked\ndescription: Its notification gets clicked\n---\n",
+    )
+    wait_for(lambda: notified(world, "proj-045"), 10, "a Notify call naming proj-045")
+    wait_for(lambda: displayed() >= 1, 10, "dunst to show it")
+    assert dunstctl("action", "0").returncode == 0
+    project_id = cli_json(world, "show", "proj-045")["id"]
+    log = os.path.join(ARTIFACTS, "app-tray.log")
+    wait_for(
+        lambda: f"opening the dashboard on {project_id}" in open(log, encoding="utf-8", errors="replace").read(),
+        10,
+        "the app to open the dashboard on proj-045",
+    )
+    wait_for(window_shown, 15, "the dashboard window")
+
+
+def test_start_at_login_from_the_tray(world, app):
+    entry = autostart_entry(world)
+    assert not os.path.exists(entry)
+    assert world["watcher"].toggle_state("Start at login") == 0
+    world["watcher"].click("Start at login")
+    wait_for(lambda: os.path.exists(entry), 10, "the autostart entry")
+    exe = autostart_exec(world)
+    assert os.path.isfile(exe) and os.access(exe, os.X_OK), exe
+    assert os.path.realpath(exe) == os.path.realpath(TRAY)
+    wait_for(lambda: world["watcher"].toggle_state("Start at login") == 1, 10, "the item to be checked")
+    world["watcher"].click("Start at login")
+    wait_for(lambda: not os.path.exists(entry), 10, "the autostart entry to go")
+    wait_for(lambda: world["watcher"].toggle_state("Start at login") == 0, 10, "the item to be unchecked")
+
+
+def test_the_log_is_one_plain_text_file_a_day(world, app):
+    folder = os.path.join(world["home"], ".local/state/skillmeat-tray/logs")
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    path = os.path.join(folder, f"skillmeat-tray.{today}.log")
+    wait_for(lambda: os.path.exists(path), 10, "today's log file")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    assert "started; log folder" in text
+    assert os.stat(folder).st_mode & 0o777 == 0o700, oct(os.stat(folder).st_mode)
+    assert "INFO" in text
+    assert "\x1b[" not in text, "colour codes in the log file"
+    with open(os.path.join(ARTIFACTS, "app-tray.log"), encoding="utf-8", errors="replace") as f:
+        assert "\x1b[" not in f.read(), "colour codes on a stderr that is not a terminal"
+
+
+def click_quit(watcher):
+    """Clicks Quit; the app may end before its menu answers the click, which is no error."""
+    try:
+        watcher.click("Quit")
+    except RuntimeError as e:
+        if "NoReply" not in str(e):
+            raise
+
+
+def dashboard_window():
+    r = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", "SkillMeat — project cache"], capture_output=True, text=True
+    )
+    ids = r.stdout.split()
+    return ids[0] if r.returncode == 0 and ids else None
+
+
+def window_size(wid):
+    r = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid], capture_output=True, text=True)
+    vals = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
+    return (int(vals.get("WIDTH", 0)), int(vals.get("HEIGHT", 0)))
+
+
 def test_a_second_launch_hands_over_to_the_running_app(world, app):
     second = subprocess.run([TRAY], env=world["env"], capture_output=True, timeout=20)
     assert second.returncode == 0
@@ -416,6 +549,38 @@ def test_a_second_launch_hands_over_to_the_running_app(world, app):
 def test_quit_exits_with_status_zero(world, app):
     world["watcher"].click("Quit")
     assert app.wait(20) == 0
+
+
+def test_the_dashboard_remembers_its_size_across_runs(world, app):
+    # Its own app, twice: the first saves the open dashboard's size when quitting; the second,
+    # given another saved size (no window manager here to resize with), opens at that size.
+    stop_app(app)
+    state = os.path.join(world["home"], ".config/dev.skillmeat.tray/.window-state.json")
+    for run in range(2):
+        log = open(os.path.join(ARTIFACTS, f"app-window-{run}.log"), "w")
+        before = len(world["watcher"].items)
+        proc = subprocess.Popen([TRAY], env=world["env"], stdout=log, stderr=log)
+        try:
+            wait_for(lambda: len(world["watcher"].items) > before, 20, "the tray to register")
+            world["watcher"].click("Open dashboard")
+            wid = wait_for(dashboard_window, 15, "the dashboard window")
+            if run == 1:
+                wait_for(lambda: window_size(wid) == (900, 600), 10, "the remembered size 900 x 600")
+            else:
+                shown = wait_for(lambda: window_size(wid) if window_size(wid)[0] > 0 else None, 10, "its size")
+            click_quit(world["watcher"])
+            assert proc.wait(20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        with open(state) as f:
+            saved = json.load(f)
+        if run == 0:
+            assert (saved["dashboard"]["width"], saved["dashboard"]["height"]) == shown, saved
+            saved["dashboard"].update(width=900, height=600)
+            with open(state, "w") as f:
+                json.dump(saved, f)
 
 
 def test_paused_at_start_offers_resume_and_resume_works(world, app):

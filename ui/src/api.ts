@@ -188,6 +188,11 @@ export function onCacheEvent(handler: (e: CacheEvent) => void): Promise<() => vo
   return tauri().event.listen<CacheEvent>("cache-event", (e) => handler(e.payload));
 }
 
+/** Listens to "show this project" (a notification was clicked while the dashboard was open). */
+export function onOpenProject(handler: (id: string) => void): Promise<() => void> {
+  return tauri().event.listen<string>("open-project", (e) => handler(e.payload));
+}
+
 /** Listens to "events were lost" (the dashboard then reloads what it shows). */
 export function onResync(handler: () => void): Promise<() => void> {
   return tauri().event.listen<number>("cache-resync", () => handler());

@@ -3,6 +3,7 @@
 import {
   call,
   onCacheEvent,
+  onOpenProject,
   onResync,
   type Artifact,
   type CacheEvent,
@@ -399,6 +400,9 @@ function settingsAsText(s: Settings): Record<string, string> {
   };
 }
 
+/** Whether the app starts at login, as last shown in the settings. */
+let shownAutostart = false;
+
 async function openSettings(): Promise<void> {
   const s = await call<Settings>("get_settings");
   shownSettings = s;
@@ -407,6 +411,8 @@ async function openSettings(): Promise<void> {
   ($("set-schedule") as HTMLInputElement).value = s.schedule;
   ($("set-notify") as HTMLInputElement).checked = s.notifications;
   ($("set-paused") as HTMLInputElement).checked = s.watch_paused;
+  shownAutostart = await call<boolean>("get_autostart");
+  ($("set-autostart") as HTMLInputElement).checked = shownAutostart;
   $("set-files").textContent = `Saved in ${s.config_file} · database ${s.db_path}`;
   $("settings").hidden = !$("settings").hidden;
 }
@@ -419,7 +425,10 @@ async function saveSettings(ev: Event): Promise<void> {
     for (const [key, value] of changed) {
       shownSettings = await call<Settings>("set_setting", { key, value });
     }
-    showNotice(changed.length ? "Settings saved" : "Nothing changed");
+    const autostart = ($("set-autostart") as HTMLInputElement).checked;
+    const autostartChanged = autostart !== shownAutostart;
+    if (autostartChanged) shownAutostart = await call<boolean>("set_autostart", { enabled: autostart });
+    showNotice(changed.length || autostartChanged ? "Settings saved" : "Nothing changed");
     await loadStatus();
   } catch (e) {
     fail(e);
@@ -547,6 +556,10 @@ async function start(): Promise<void> {
   } catch (e) {
     fail(e);
   }
+  // Opened from a notification: the project it names (`#project=<id>`), and later ones.
+  const named = /^#project=(.+)$/.exec(location.hash);
+  if (named) await openProject(decodeURIComponent(named[1])).catch(fail);
+  await onOpenProject((id) => void openProject(id).catch(fail));
   // First full paint with cached data, measured by the end-to-end test.
   (window as unknown as { __firstPaintMs: number }).__firstPaintMs = performance.now();
   document.body.dataset.ready = "1";
