@@ -193,6 +193,14 @@ def test_refresh_shows_progress_then_fresh_data(dash, world):
     assert "late-arrival" in text
     assert "ok" in dash.invoke("set_setting", {"key": "watch-paused", "value": "false"})
 
+    # Resuming re-reads every project (changes made while paused were not seen): let that run
+    # end before the next test, which opens a project while nothing else is going on.
+    def idle():
+        job = dash.invoke("status")["ok"]["job"]
+        return job["pending"] == 0 and not job["in_flight"]
+
+    wait_for(idle, 30, "the re-read after resuming to end")
+
 
 def test_a_file_written_appears_live_and_is_notified(dash, world):
     dash.js("document.querySelector('#project-filter').value = 'proj-010';"
