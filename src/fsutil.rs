@@ -1,8 +1,10 @@
 //! Small filesystem helpers shared by the engine.
 
 use crate::error::{CacheError, Result};
+use std::borrow::Cow;
+use std::ffi::OsStr;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Opens `path` for reading only if it is a regular file (a symlink to one counts).
@@ -62,6 +64,55 @@ pub fn is_special(ft: &std::fs::FileType) -> bool {
     !ft.is_file() && !ft.is_dir() && !ft.is_symlink()
 }
 
+/// The bytes of an OS string as SkillMeat's Python sees them: on Unix its raw bytes (Python's
+/// `surrogateescape` round-trips them), elsewhere its UTF-8 (a name that is not valid Unicode,
+/// which Windows allows but Python cannot encode either, gets U+FFFD in place of the bad part).
+pub fn os_bytes(s: &OsStr) -> Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Cow::Borrowed(s.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        match s.to_string_lossy() {
+            Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+            Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+        }
+    }
+}
+
+/// The identity of a file or folder on its file system: two paths with equal ids name the same
+/// file (a folder, and a symlink to it). Built by [`file_id`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileId(FileIdInner);
+
+/// (device, inode) on Unix.
+#[cfg(unix)]
+type FileIdInner = (u64, u64);
+/// The canonical path elsewhere: stable Rust has no file index on Windows.
+#[cfg(not(unix))]
+type FileIdInner = PathBuf;
+
+/// The identity of the file at `path`, whose metadata (symlinks followed) is `meta`.
+///
+/// On Unix it is the (device, inode) pair of `meta` and `path` is not used. Elsewhere (Windows,
+/// where the volume serial number and file index are not exposed on stable Rust) it is the
+/// canonical path, symlinks and junctions resolved, or `path` itself when that fails.
+pub fn file_id(meta: &std::fs::Metadata, path: &Path) -> FileId {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = path;
+        FileId((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        FileId(std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path)))
+    }
+}
+
 /// Makes each temporary file name unique within the process, so two writers of the same
 /// target (two threads, or two settings saved at once) never share a temporary file.
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -105,7 +156,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
-    let lock_path = std::path::PathBuf::from(lock_path);
+    let lock_path = PathBuf::from(lock_path);
     if let Some(parent) = lock_path.parent()
         && !parent.as_os_str().is_empty()
     {

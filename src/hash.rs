@@ -9,8 +9,6 @@
 
 use sha2::{Digest, Sha256};
 use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Bytes of a file's start kept for parsing (frontmatter) while hashing it.
@@ -19,7 +17,8 @@ pub const HEAD_BYTES: usize = 64 * 1024;
 /// A regular file inside a directory artifact.
 #[derive(Debug, Clone)]
 pub struct ListedFile {
-    /// Path components relative to the directory (raw bytes, as Python's surrogateescape).
+    /// Path components relative to the directory (raw bytes, as Python's surrogateescape, on
+    /// Unix; UTF-8 elsewhere: see [`crate::fsutil::os_bytes`]).
     pub components: Vec<Vec<u8>>,
     /// Absolute path.
     pub abs: PathBuf,
@@ -49,14 +48,47 @@ pub struct Listing {
 
 /// The stamp of a single file from its metadata.
 pub fn file_stamp(meta: &std::fs::Metadata) -> String {
-    format!("{}:{}", meta.size(), mtime_ns(meta))
+    format!("{}:{}", meta.len(), mtime_ns(meta))
 }
 
-/// Modification time in nanoseconds.
+/// Modification time in nanoseconds since the epoch (negative before it, saturating).
 pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
-    meta.mtime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.mtime_nsec())
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.mtime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(meta.mtime_nsec())
+    }
+    #[cfg(not(unix))]
+    {
+        // No modification time (a file system without one) reads as the epoch.
+        let Ok(t) = meta.modified() else { return 0 };
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+        }
+    }
+}
+
+/// Orders two files' relative paths as Python's `sorted()` orders `Path`s: component-wise,
+/// by code point (UTF-8 byte order is the same). On Unix the comparison is case-sensitive;
+/// on Windows, Python compares the lowercased paths, so this does too (ties, which a
+/// case-insensitive file system does not allow in one folder, keep the exact order).
+fn hash_order(a: &[Vec<u8>], b: &[Vec<u8>]) -> std::cmp::Ordering {
+    #[cfg(windows)]
+    {
+        let lower = |c: &[Vec<u8>]| -> Vec<String> {
+            c.iter()
+                .map(|p| String::from_utf8_lossy(p).to_lowercase())
+                .collect()
+        };
+        lower(a).cmp(&lower(b)).then_with(|| a.cmp(b))
+    }
+    #[cfg(not(windows))]
+    {
+        a.cmp(b)
+    }
 }
 
 /// Lists a directory artifact's files (stat only, no reads). Symlinked folders inside are
@@ -66,7 +98,7 @@ pub fn list_dir(dir: &Path, max_files: usize) -> io::Result<Listing> {
     let mut problems = Vec::new();
     let mut rel = Vec::new();
     walk_files(dir, &mut rel, &mut files, &mut problems, max_files, 0)?;
-    files.sort_by(|a, b| a.components.cmp(&b.components));
+    files.sort_by(|a, b| hash_order(&a.components, &b.components));
     let mut h = Sha256::new();
     for f in &files {
         h.update(f.rel_posix());
@@ -112,7 +144,7 @@ fn walk_files(
                 ));
                 continue;
             }
-            rel.push(name.as_bytes().to_vec());
+            rel.push(crate::fsutil::os_bytes(&name).into_owned());
             let r = walk_files(&entry.path(), rel, out, problems, max_files, depth + 1);
             rel.pop();
             if let Err(e) = r {
@@ -157,11 +189,11 @@ fn walk_files(
             return Ok(());
         }
         let mut components = rel.clone();
-        components.push(name.as_bytes().to_vec());
+        components.push(crate::fsutil::os_bytes(&name).into_owned());
         out.push(ListedFile {
             components,
             abs: entry.path(),
-            size: meta.size(),
+            size: meta.len(),
             mtime_ns: mtime_ns(&meta),
         });
     }
@@ -300,12 +332,18 @@ mod tests {
         fs::write(s.join("SKILL.md"), b"3").unwrap();
         // Python: sorted(Path).rglob → SKILL.md, a/x, a-b/x ('a' < 'a-b' component-wise,
         // although the joined string "a-b/x" < "a/x").
-        let want = reference(&[("SKILL.md", b"3"), ("a/x", b"1"), ("a-b/x", b"2")]);
+        // On Windows, Python compares lowercased paths: there "skill.md" sorts after "a-b".
+        let want = if cfg!(windows) {
+            reference(&[("a/x", b"1"), ("a-b/x", b"2"), ("SKILL.md", b"3")])
+        } else {
+            reference(&[("SKILL.md", b"3"), ("a/x", b"1"), ("a-b/x", b"2")])
+        };
         assert_eq!(hash_dir(&s).unwrap(), want);
         let joined_order = reference(&[("SKILL.md", b"3"), ("a-b/x", b"2"), ("a/x", b"1")]);
         assert_ne!(want, joined_order);
     }
 
+    #[cfg(unix)]
     #[test]
     fn dir_hash_skips_symlinked_dirs_but_counts_symlinked_files() {
         let d = tempfile::tempdir().unwrap();

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Behave like other command-line tools when piped into `head`: end quietly.
+    // (Unix only: Windows has no SIGPIPE.)
     // SAFETY: resetting a signal disposition at start-up, before any thread exists.
+    #[cfg(unix)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

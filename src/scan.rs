@@ -13,12 +13,12 @@ use crate::claude::mcp::McpEntry;
 use crate::collection::{Collection, compare_versions};
 use crate::config::PROFILE_ROOTS;
 use crate::frontmatter::{self, Frontmatter};
+use crate::fsutil::{FileId, file_id};
 use crate::hash;
 use crate::model::{ArtifactKind, FrontmatterState, NotLoaded, Scope, VersionCmp};
 use crate::records::{self, DeployRecord, Records};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Most files hashed inside one skill directory.
@@ -417,15 +417,15 @@ fn has_record(project: &Path) -> bool {
 /// met) before any symlink is followed.
 struct Visited {
     root: PathBuf,
-    seen: HashSet<(u64, u64)>,
-    real: Option<HashSet<(u64, u64)>>,
+    seen: HashSet<FileId>,
+    real: Option<HashSet<FileId>>,
 }
 
 impl Visited {
     fn new(root: &Path) -> Visited {
         let mut seen = HashSet::new();
         if let Ok(m) = std::fs::metadata(root) {
-            seen.insert((m.dev(), m.ino()));
+            seen.insert(file_id(&m, root));
         }
         Visited {
             root: root.to_path_buf(),
@@ -434,15 +434,16 @@ impl Visited {
         }
     }
 
-    /// True the first time a real folder is entered.
-    fn enter_real(&mut self, m: &std::fs::Metadata) -> bool {
-        self.seen.insert((m.dev(), m.ino()))
+    /// True the first time a real folder (at `path`, with metadata `m`) is entered.
+    fn enter_real(&mut self, m: &std::fs::Metadata, path: &Path) -> bool {
+        self.seen.insert(file_id(m, path))
     }
 
-    /// True when a symlinked folder should be followed: not a real folder of this tree (that
-    /// one is walked as itself) and not followed before.
-    fn enter_link(&mut self, m: &std::fs::Metadata) -> bool {
-        let id = (m.dev(), m.ino());
+    /// True when a symlinked folder (at `path`, with its target's metadata `m`) should be
+    /// followed: not a real folder of this tree (that one is walked as itself) and not
+    /// followed before.
+    fn enter_link(&mut self, m: &std::fs::Metadata, path: &Path) -> bool {
+        let id = file_id(m, path);
         let root = &self.root;
         let real = self.real.get_or_insert_with(|| real_folders(root));
         !real.contains(&id) && self.seen.insert(id)
@@ -451,7 +452,7 @@ impl Visited {
 
 /// The identities of the real folders below `root` (symlinks not followed), as deep as the
 /// scanner goes, at most [`MAX_ENTRIES_PER_FOLDER`] of them.
-fn real_folders(root: &Path) -> HashSet<(u64, u64)> {
+fn real_folders(root: &Path) -> HashSet<FileId> {
     let mut out = HashSet::new();
     let mut stack = vec![(root.to_path_buf(), 0usize)];
     while let Some((dir, depth)) = stack.pop() {
@@ -465,8 +466,9 @@ fn real_folders(root: &Path) -> HashSet<(u64, u64)> {
             if e.file_type().is_ok_and(|t| t.is_dir())
                 && let Ok(m) = e.metadata()
             {
-                out.insert((m.dev(), m.ino()));
-                stack.push((e.path(), depth + 1));
+                let path = e.path();
+                out.insert(file_id(&m, &path));
+                stack.push((path, depth + 1));
             }
         }
     }
@@ -604,7 +606,7 @@ impl Scanner<'_> {
             let path = entry.path();
             if ft.is_dir() {
                 if let Ok(m) = entry.metadata()
-                    && seen.enter_real(&m)
+                    && seen.enter_real(&m, &path)
                 {
                     subdirs.push(path);
                 }
@@ -612,7 +614,7 @@ impl Scanner<'_> {
                 // Follow symlinked skill folders, but never the same folder twice (loops).
                 match std::fs::metadata(&path) {
                     Ok(m) if m.is_dir() => {
-                        if seen.enter_link(&m) {
+                        if seen.enter_link(&m, &path) {
                             subdirs.push(path);
                         } else {
                             let rel = self.rel(&path);
@@ -677,7 +679,7 @@ impl Scanner<'_> {
             let is_md = path.extension().is_some_and(|e| e == "md");
             if ft.is_dir() {
                 if let Ok(m) = entry.metadata()
-                    && seen.enter_real(&m)
+                    && seen.enter_real(&m, &path)
                 {
                     self.collect_md(&path, depth + 1, out, seen);
                 }
@@ -699,7 +701,7 @@ impl Scanner<'_> {
             } else if ft.is_symlink() {
                 match std::fs::metadata(&path) {
                     Ok(m) if m.is_dir() => {
-                        if seen.enter_link(&m) {
+                        if seen.enter_link(&m, &path) {
                             self.collect_md(&path, depth + 1, out, seen);
                         } else {
                             let rel = self.rel(&path);

@@ -824,7 +824,13 @@ impl FileWatcher {
 
 fn is_limit(e: &notify::Error) -> bool {
     matches!(e.kind, notify::ErrorKind::MaxFilesWatch)
-        || matches!(&e.kind, notify::ErrorKind::Io(io) if io.raw_os_error() == Some(libc::ENOSPC))
+        || matches!(&e.kind, notify::ErrorKind::Io(io) if is_enospc(io))
+}
+
+/// ENOSPC, which inotify returns past the watch limit. Unix only: elsewhere OS error codes are
+/// not errno values (28 is another error on Windows).
+fn is_enospc(io: &std::io::Error) -> bool {
+    cfg!(unix) && io.raw_os_error() == Some(libc::ENOSPC)
 }
 
 fn unwatch_project(st: &mut State, root: &Path) {

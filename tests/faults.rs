@@ -20,6 +20,10 @@
 //! which bypasses them); a read-only mount stands in for it (see
 //! `a_database_on_a_read_only_file_system_serves_reads_and_refuses_writes_clearly`), and the
 //! read-only *file* case is checked by its mode bits.
+//!
+//! Unix only: SIGKILL and SIGTERM, permission bits, tmpfs and read-only mounts, `statvfs`.
+
+#![cfg(unix)]
 
 mod common;
 mod faults_support;

@@ -2,19 +2,27 @@
 //! folder, a folder deleted while it is scanned, file names that are not UTF-8, projects nested
 //! in projects. Each must be handled in bounded time and memory, with a visible note where
 //! something was cut or skipped, and never crash or fail the project.
+//!
+//! Symlinks and non-UTF-8 names are Unix only; the memory bounds are checked on Linux only
+//! (they read `/proc`).
 
 mod common;
 
 use common::TestEnv;
 use sha2::{Digest, Sha256};
+#[cfg(unix)]
+use skillmeat_cache::ProjectStatus;
 use skillmeat_cache::collection::Collection;
 use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::scan::{MAX_ENTRIES_PER_FOLDER, PrevIndex, ProjectSnapshot, scan_project};
-use skillmeat_cache::{ArtifactKind, ArtifactQuery, ProjectStatus, discover, records};
+use skillmeat_cache::{ArtifactKind, ArtifactQuery, discover, records};
+#[cfg(unix)]
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,6 +79,7 @@ fn put(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
     p
 }
 
+#[cfg(unix)]
 fn sha(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -94,10 +103,12 @@ fn sha_file(p: &Path) -> String {
 }
 
 /// Peak resident set size of this process, in KiB, after resetting it (`clear_refs` 5).
+#[cfg(target_os = "linux")]
 fn reset_peak_rss() {
     let _ = fs::write("/proc/self/clear_refs", "5");
 }
 
+#[cfg(target_os = "linux")]
 fn peak_rss_kib() -> u64 {
     let s = fs::read_to_string("/proc/self/status").unwrap();
     s.lines()
@@ -106,12 +117,29 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+#[cfg(target_os = "linux")]
 fn rss_kib() -> u64 {
     let s = fs::read_to_string("/proc/self/status").unwrap();
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Without Linux's `/proc` the memory is not measured: the memory bounds are not checked.
+#[cfg(not(target_os = "linux"))]
+fn reset_peak_rss() {}
+
+/// See [`reset_peak_rss`]: 0 without Linux's `/proc`.
+#[cfg(not(target_os = "linux"))]
+fn peak_rss_kib() -> u64 {
+    0
+}
+
+/// See [`reset_peak_rss`]: 0 without Linux's `/proc`.
+#[cfg(not(target_os = "linux"))]
+fn rss_kib() -> u64 {
+    0
 }
 
 fn paths_of(snap: &ProjectSnapshot, kind: ArtifactKind) -> Vec<String> {
@@ -124,6 +152,7 @@ fn paths_of(snap: &ProjectSnapshot, kind: ArtifactKind) -> Vec<String> {
 
 // ---------------------------------------------------------------------------------------------
 
+#[cfg(unix)]
 #[test]
 fn symlink_loops_are_noted_and_the_scan_ends() {
     let env = TestEnv::new();
@@ -426,6 +455,7 @@ fn folders_deleted_while_they_are_scanned_never_fail_the_project() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn file_names_that_are_not_utf8_are_kept() {
     let env = TestEnv::new();

@@ -90,6 +90,7 @@ fn a_version_2_cache_is_migrated_in_place_and_stays_consistent() {
         .unwrap();
 }
 
+#[cfg(unix)] // Permission bits.
 #[test]
 fn a_read_only_cache_from_an_older_release_is_refused_clearly_and_left_unchanged() {
     use std::os::unix::fs::PermissionsExt;

@@ -12,7 +12,7 @@
 //!    servers, approvals, a half-written file) and user skills that shadow project skills.
 //!    The oracle is `scan_project_in` with no previous index, in the manager's context, so
 //!    the checks exercise the (mtime, size) reuse, the tree stamps, the store's diff and the
-//!    watcher.
+//!    watcher. Unix only (its operations include symlinks).
 //! 2. Readers: arbitrary bytes and YAML/TOML/JSON-shaped text into the frontmatter parser,
 //!    SkillMeat's record files, settings.json / .mcp.json and the collection files: never a
 //!    panic, never a hang (each case runs on its own thread, 5 s bound, 2 MiB stack like the
@@ -20,20 +20,31 @@
 
 mod common;
 
-use common::{ProjectDir, TestEnv};
 use proptest::prelude::*;
 use skillmeat_cache::collection::{Collection, compare_versions};
 use skillmeat_cache::records::{self, Records};
-use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
-use skillmeat_cache::scan::{PrevIndex, ProjectSnapshot, scan_project, scan_project_in};
-use skillmeat_cache::service::Service;
-use skillmeat_cache::{ArtifactQuery, CacheManager, FrontmatterState, frontmatter};
-use std::collections::{BTreeMap, BTreeSet};
+use skillmeat_cache::scan::{PrevIndex, scan_project};
+use skillmeat_cache::{FrontmatterState, frontmatter};
 use std::fs;
-use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+// The model (part 1).
+#[cfg(unix)]
+use common::{ProjectDir, TestEnv};
+#[cfg(unix)]
+use skillmeat_cache::refresh::{refresh_now, refresh_project_now};
+#[cfg(unix)]
+use skillmeat_cache::scan::{ProjectSnapshot, scan_project_in};
+#[cfg(unix)]
+use skillmeat_cache::service::Service;
+#[cfg(unix)]
+use skillmeat_cache::{ArtifactQuery, CacheManager};
+#[cfg(unix)]
+use std::collections::{BTreeMap, BTreeSet};
+#[cfg(unix)]
+use std::os::unix::fs::symlink;
+#[cfg(unix)]
+use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------------------------
 // Time bound
@@ -74,6 +85,7 @@ fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static
 
 /// (kind, path, content hash, name, description, frontmatter state, scope, why not loaded)
 /// of one artifact.
+#[cfg(unix)]
 type Row = (
     String,
     String,
@@ -85,6 +97,7 @@ type Row = (
     String,
 );
 
+#[cfg(unix)]
 fn snapshot_rows(snap: &ProjectSnapshot) -> BTreeSet<Row> {
     snap.artifacts
         .iter()
@@ -107,6 +120,7 @@ fn snapshot_rows(snap: &ProjectSnapshot) -> BTreeSet<Row> {
 }
 
 /// Every cached artifact grouped by project path (from one `list_artifacts` call).
+#[cfg(unix)]
 fn cache_rows(m: &CacheManager) -> BTreeMap<String, BTreeSet<Row>> {
     let mut out: BTreeMap<String, BTreeSet<Row>> = BTreeMap::new();
     for a in m
@@ -132,6 +146,7 @@ fn cache_rows(m: &CacheManager) -> BTreeMap<String, BTreeSet<Row>> {
 }
 
 /// Differences between the cache and a fresh scan of each project (empty: equal).
+#[cfg(unix)]
 fn diff_cache_vs_scan(m: &CacheManager, projects: &[ProjectDir], collections: &Path) -> String {
     let collection = Collection::load(collections);
     let cached = cache_rows(m);
@@ -176,6 +191,7 @@ fn diff_cache_vs_scan(m: &CacheManager, projects: &[ProjectDir], collections: &P
 /// SkillMeat's folder hash, from its definition: Python's `sorted(Path(dir).rglob("*"))`
 /// (component-wise order, symlinked folders not entered), regular files only (a symlink to a
 /// file counts), each fed as its relative POSIX path then its bytes.
+#[cfg(unix)]
 fn skillmeat_dir_hash(dir: &Path) -> String {
     use sha2::{Digest, Sha256};
     fn walk(dir: &Path, rel: &mut Vec<Vec<u8>>, out: &mut Vec<(Vec<Vec<u8>>, PathBuf)>) {
@@ -204,6 +220,7 @@ fn skillmeat_dir_hash(dir: &Path) -> String {
     hex::encode(h.finalize())
 }
 
+#[cfg(unix)]
 fn sha256_file(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(fs::read(path).unwrap()))
@@ -211,6 +228,7 @@ fn sha256_file(path: &Path) -> String {
 
 /// (path, hash) of every skill that is a real folder (not reached through a symlink): a folder
 /// below `skills/` holding a `SKILL.md`, the topmost one when they nest.
+#[cfg(unix)]
 fn oracle_real_skills(project: &Path) -> BTreeSet<(String, String)> {
     fn walk(project: &Path, dir: &Path, out: &mut BTreeSet<(String, String)>) {
         for e in read_sorted(dir) {
@@ -232,6 +250,7 @@ fn oracle_real_skills(project: &Path) -> BTreeSet<(String, String)> {
 
 /// (path, hash, name) of every command: each `*.md` below `commands/` (at most 8 namespace
 /// folders deep), named by its path with `:` between namespaces.
+#[cfg(unix)]
 fn oracle_commands(project: &Path) -> BTreeSet<(String, String, String)> {
     let base = project.join(".claude/commands");
     let mut files = Vec::new();
@@ -259,6 +278,7 @@ fn oracle_commands(project: &Path) -> BTreeSet<(String, String, String)> {
 /// Differences between the cache and the independent oracle (empty: agree): every command
 /// exactly, and every real skill folder with its hash (symlinked skills are the scanner's
 /// dedup rules, checked by the fresh-scan oracle above).
+#[cfg(unix)]
 fn diff_cache_vs_oracle(m: &CacheManager, projects: &[ProjectDir]) -> String {
     let mut out = String::new();
     for p in projects {
@@ -302,9 +322,11 @@ fn diff_cache_vs_oracle(m: &CacheManager, projects: &[ProjectDir]) -> String {
 // The world and its operations
 // ---------------------------------------------------------------------------------------------
 
+#[cfg(unix)]
 const NAMES: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
 
 /// What goes into a Markdown file.
+#[cfg(unix)]
 #[derive(Debug, Clone)]
 enum Body {
     /// Good frontmatter; the digit makes same-size edits (the (mtime, size) stamp's weak spot).
@@ -319,6 +341,7 @@ enum Body {
     Junk(Vec<u8>),
 }
 
+#[cfg(unix)]
 impl Body {
     fn bytes(&self, name: &str) -> Vec<u8> {
         match self {
@@ -336,6 +359,7 @@ impl Body {
     }
 }
 
+#[cfg(unix)]
 fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
         4 => (0u8..10).prop_map(Body::Good),
@@ -346,12 +370,14 @@ fn body() -> impl Strategy<Value = Body> {
     ]
 }
 
+#[cfg(unix)]
 #[derive(Debug, Clone, Copy)]
 enum Refresh {
     All(bool),
     Project(usize, bool),
 }
 
+#[cfg(unix)]
 #[derive(Debug, Clone)]
 enum Op {
     WriteAgent(usize, usize, Body),
@@ -388,6 +414,7 @@ enum Op {
     Refresh(Refresh),
 }
 
+#[cfg(unix)]
 fn op(n: usize, refreshes: bool) -> impl Strategy<Value = Op> {
     let p = 0..n;
     let i = 0usize..8;
@@ -427,6 +454,7 @@ fn op(n: usize, refreshes: bool) -> impl Strategy<Value = Op> {
     }
 }
 
+#[cfg(unix)]
 struct World {
     env: TestEnv,
     projects: Vec<ProjectDir>,
@@ -434,6 +462,7 @@ struct World {
     shared: PathBuf,
 }
 
+#[cfg(unix)]
 fn world(n: usize) -> World {
     let mut env = TestEnv::new();
     env.config.debounce_ms = 30;
@@ -459,6 +488,7 @@ fn world(n: usize) -> World {
 }
 
 /// Skill folders of a project (depth 1 and 2 below `skills/`, symlinks included), sorted.
+#[cfg(unix)]
 fn skill_dirs(p: &ProjectDir) -> Vec<PathBuf> {
     let base = p.path.join(".claude/skills");
     let mut out = Vec::new();
@@ -472,6 +502,7 @@ fn skill_dirs(p: &ProjectDir) -> Vec<PathBuf> {
     out
 }
 
+#[cfg(unix)]
 fn read_sorted(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
@@ -480,6 +511,7 @@ fn read_sorted(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+#[cfg(unix)]
 fn md_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in read_sorted(dir) {
         if e.is_dir() {
@@ -490,6 +522,7 @@ fn md_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+#[cfg(unix)]
 fn remove_any(p: &Path) {
     match fs::symlink_metadata(p) {
         Ok(m) if m.is_dir() => fs::remove_dir_all(p).unwrap(),
@@ -498,12 +531,14 @@ fn remove_any(p: &Path) {
     }
 }
 
+#[cfg(unix)]
 fn put(path: &Path, bytes: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, bytes).unwrap();
 }
 
 /// Applies a file operation (refreshes are the caller's); impossible ones do nothing.
+#[cfg(unix)]
 fn apply(w: &World, op: &Op) {
     let pr = |i: usize| &w.projects[i % w.projects.len()];
     match op {
@@ -706,6 +741,7 @@ fn apply(w: &World, op: &Op) {
 // 1a. Model-based, with explicit refreshes
 // ---------------------------------------------------------------------------------------------
 
+#[cfg(unix)]
 fn run_with_refreshes(n: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let w = world(n);
     let m = w.env.open();
@@ -754,6 +790,7 @@ fn run_with_refreshes(n: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+#[cfg(unix)]
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -771,8 +808,10 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 /// How long the watcher variant waits for the cache to match the disk.
+#[cfg(unix)]
 const SETTLE_DEADLINE: Duration = Duration::from_secs(15);
 
+#[cfg(unix)]
 fn run_with_watcher(rt: &tokio::runtime::Runtime, n: usize, ops: &[Op]) -> Result<(), String> {
     let w = world(n);
     let m = w.env.open();
@@ -836,6 +875,7 @@ fn run_with_watcher(rt: &tokio::runtime::Runtime, n: usize, ops: &[Op]) -> Resul
     })
 }
 
+#[cfg(unix)]
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, max_shrink_iters: 16, ..ProptestConfig::default() })]
 

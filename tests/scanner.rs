@@ -8,6 +8,7 @@ use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::scan::{PrevIndex, ProjectSnapshot, ScannedArtifact, scan_project};
 use skillmeat_cache::{ArtifactKind, FrontmatterState, VersionCmp};
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -392,6 +393,7 @@ fn skills_two_and_three_folders_deep_and_topmost_skill_wins() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn symlinked_skills_folder_and_symlinked_single_skill() {
     // Project 1: `.claude/skills` is itself a symlink into `.agents/skills`.
@@ -437,6 +439,7 @@ fn symlinked_skills_folder_and_symlinked_single_skill() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn claude_md_present_absent_and_dangling() {
     let d = project();
@@ -633,6 +636,7 @@ fn broken_json_and_toml_become_notes_not_failures() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn odd_and_unreadable_files_never_fail_the_project() {
     let d = project();
@@ -719,6 +723,7 @@ fn a_folder_without_claude_dir_is_missing_and_a_vanished_folder_too() {
 // ---------------------------------------------------------------------------------------------
 // §3 the hash rule
 
+#[cfg(unix)]
 #[test]
 fn skill_dir_hash_uses_python_component_order_and_link_rules() {
     let d = project();
@@ -1252,6 +1257,7 @@ fn a_change_only_the_walk_notices_still_reaches_the_cache() {
 /// A symlink to a folder of the same tree never takes that folder's place, whatever the names
 /// and the order the directory lists them in (found by the model test's independent oracle:
 /// a link listed before its target replaced the real skill).
+#[cfg(unix)]
 #[test]
 fn a_real_folder_wins_over_a_symlink_to_it() {
     let d = project();

@@ -22,6 +22,7 @@ use skillmeat_cache::{
 };
 use std::collections::HashSet;
 use std::fs;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -83,6 +84,7 @@ fn count_rows(db: &Path, sql: &str) -> i64 {
     raw(db).query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+#[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -2241,13 +2243,16 @@ fn a_missing_database_or_missing_parent_directory_is_created() {
     let m = CacheManager::open(cfg.clone()).unwrap();
     assert!(cfg.db_path.is_file());
     assert!(m.store().notes().is_empty());
-    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&cfg.db_path), 0o600, "the cache file is private");
-    assert_eq!(
-        mode(cfg.db_path.parent().unwrap()),
-        0o700,
-        "so is its new folder"
-    );
+    #[cfg(unix)]
+    {
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cfg.db_path), 0o600, "the cache file is private");
+        assert_eq!(
+            mode(cfg.db_path.parent().unwrap()),
+            0o700,
+            "so is its new folder"
+        );
+    }
     m.store().meta_set("k", "v").unwrap();
     assert_eq!(refresh_now(&m, false).unwrap().refreshed, 1);
     assert!(m.status().unwrap().db_bytes > 0);
@@ -2262,6 +2267,7 @@ fn a_missing_database_or_missing_parent_directory_is_created() {
     assert_eq!(refresh_now(&m, false).unwrap().refreshed, 1);
 }
 
+#[cfg(unix)] // Permission bits.
 #[test]
 fn a_read_only_database_file_serves_reads_and_refuses_writes_clearly() {
     let env = TestEnv::new();

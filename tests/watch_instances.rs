@@ -5,6 +5,8 @@
 //! Lowers `fs.inotify.max_user_instances` for the duration of the start (root only; the old
 //! value is restored even on failure). Its own test binary, so nothing else runs meanwhile.
 
+#![cfg(target_os = "linux")]
+
 use skillmeat_cache::refresh::refresh_now;
 use skillmeat_cache::service::Service;
 use skillmeat_cache::{ArtifactQuery, CacheManager, Config, EventBus};

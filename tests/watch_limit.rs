@@ -4,6 +4,8 @@
 //! Lowers `fs.inotify.max_user_watches` for the duration of the test (root only; the old value
 //! is restored even on failure). Its own test binary, so nothing else runs meanwhile.
 
+#![cfg(target_os = "linux")]
+
 use skillmeat_cache::refresh::{JobOptions, RefreshJob, refresh_now};
 use skillmeat_cache::watch::{FileWatcher, WatchOptions};
 use skillmeat_cache::{ArtifactQuery, CacheManager, Config};

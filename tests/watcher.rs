@@ -9,7 +9,6 @@ mod common;
 mod watch_support;
 
 use common::{ProjectDir, TestEnv};
-use serde_json::Value;
 use skillmeat_cache::refresh::{RefreshJob, refresh_now};
 use skillmeat_cache::service::Service;
 use skillmeat_cache::watch::{FileWatcher, PathMeaning};
@@ -17,16 +16,25 @@ use skillmeat_cache::{
     ArtifactKind, ArtifactQuery, CacheEvent, CacheManager, InvalidationReason, ProjectStatus,
 };
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+// `skillmeat-cache watch` in its own process (Unix only).
+#[cfg(unix)]
+use serde_json::Value;
+#[cfg(unix)]
+use std::io::{BufRead, BufReader, Read};
+#[cfg(unix)]
+use std::path::Path;
+#[cfg(unix)]
+use std::process::{Child, Command, Stdio};
+#[cfg(unix)]
+use std::sync::{Arc, Mutex};
 use watch_support::{
     DEADLINE, EventLog, Rig, blocking, is_changed_of, is_progress_of, job_opts, names, project,
     skill_desc, skill_md, status_of, wait_until, watch_opts,
 };
 
+#[cfg(unix)]
 const BIN: &str = env!("CARGO_BIN_EXE_skillmeat-cache");
 
 /// A project `<root>/<name>` with a skill `pdf` (description `desc`) and an agent `a1`.
@@ -662,6 +670,7 @@ async fn a_deleted_project_folder_goes_missing_and_comes_back_when_recreated() {
     rig.stop().await;
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_symlinked_skill_follows_changes_to_its_target() {
     let env = TestEnv::new();
@@ -700,6 +709,7 @@ async fn a_symlinked_skill_follows_changes_to_its_target() {
     rig.stop().await;
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_symlinked_skill_added_while_running_is_followed() {
     let env = TestEnv::new();
@@ -947,10 +957,12 @@ async fn the_service_watches_projects_added_and_forgets_removed_ones() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// `skillmeat-cache watch` in its own process, with CLI commands from others
+// `skillmeat-cache watch` in its own process, with CLI commands from others (Unix only: the
+// process is stopped with SIGTERM)
 // ---------------------------------------------------------------------------------------------
 
 /// A command of the binary with a temporary HOME, the user scope excluded, `--db` and `--root`.
+#[cfg(unix)]
 fn cli(home: &Path, db: &Path, root: &Path) -> Command {
     let mut c = Command::new(BIN);
     for (k, _) in std::env::vars() {
@@ -968,6 +980,7 @@ fn cli(home: &Path, db: &Path, root: &Path) -> Command {
 }
 
 /// A running `skillmeat-cache watch`, its output read line by line on threads.
+#[cfg(unix)]
 struct WatchProcess {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
@@ -975,6 +988,7 @@ struct WatchProcess {
     readers: Vec<std::thread::JoinHandle<()>>,
 }
 
+#[cfg(unix)]
 impl WatchProcess {
     fn spawn(mut cmd: Command) -> WatchProcess {
         let mut child = cmd
@@ -1052,6 +1066,7 @@ impl WatchProcess {
     }
 }
 
+#[cfg(unix)]
 impl Drop for WatchProcess {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
@@ -1061,6 +1076,7 @@ impl Drop for WatchProcess {
     }
 }
 
+#[cfg(unix)]
 fn run_ok(mut cmd: Command, what: &str) -> String {
     let out = cmd.output().expect("run cli");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -1076,6 +1092,7 @@ fn run_ok(mut cmd: Command, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_watch_process_works_with_cli_commands_from_other_processes() {
     let env = TestEnv::new();
@@ -1193,6 +1210,7 @@ async fn the_watch_process_works_with_cli_commands_from_other_processes() {
     );
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_watch_process_says_stopped_on_sigterm_in_text_mode() {
     let env = TestEnv::new();

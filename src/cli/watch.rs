@@ -5,7 +5,43 @@ use skillmeat_cache::{CacheError, CacheManager, Config, EventBus, Result};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Runs the service until Ctrl-C or SIGTERM, printing every event.
+/// The request to terminate that `watch` honours besides Ctrl-C: SIGTERM on Unix; nothing
+/// elsewhere (Windows has no SIGTERM: Ctrl-C stops `watch` there).
+struct Terminate {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Terminate {
+    /// Starts listening (on Unix, installs the SIGTERM handler).
+    fn new() -> Result<Terminate> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signal = signal(SignalKind::terminate())
+                .map_err(|e| CacheError::io(std::path::Path::new("<signal>"), e))?;
+            Ok(Terminate { signal })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Terminate {})
+        }
+    }
+
+    /// Resolves when termination is requested (never, where there is no such request).
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await;
+        }
+        #[cfg(not(unix))]
+        {
+            std::future::pending::<()>().await
+        }
+    }
+}
+
+/// Runs the service until Ctrl-C or SIGTERM (Unix), printing every event.
 pub fn run(cfg: Config, json: bool) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -20,8 +56,7 @@ pub fn run(cfg: Config, json: bool) -> Result<ExitCode> {
         if !json {
             println!("watching; cache {db}; Ctrl-C to stop");
         }
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| CacheError::io(std::path::Path::new("<signal>"), e))?;
+        let mut term = Terminate::new()?;
         loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break,

@@ -668,9 +668,8 @@ fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Connection> {
 /// `file:` URI of `path` with `immutable=1`, every byte outside the unreserved set and `/`
 /// percent-encoded.
 fn immutable_uri(path: &Path) -> String {
-    use std::os::unix::ffi::OsStrExt;
     let mut uri = String::from("file:");
-    for &b in path.as_os_str().as_bytes() {
+    for &b in crate::fsutil::os_bytes(path.as_os_str()).iter() {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
             uri.push(b as char);
         } else {
@@ -714,7 +713,16 @@ fn create_private(path: &Path) {
     let _ = opts.open(path);
 }
 
+/// Sets `path`'s Unix permission bits to `mode` (best effort). Elsewhere nothing is done: on
+/// Windows the cache lives in the user's profile, whose ACLs already keep it private.
 fn restrict_permissions(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+    }
 }

@@ -10,7 +10,6 @@ use skillmeat_cache::store::ProjectFilter;
 use skillmeat_cache::watch::{FileWatcher, WatchOptions};
 use skillmeat_cache::{ArtifactQuery, CacheEvent, CacheManager, Config};
 use std::collections::BTreeSet;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -161,8 +160,24 @@ pub fn watch_setup(base: &Path, n: usize) -> Res<(f64, usize)> {
 }
 
 /// Runs the real `skillmeat-cache watch` on the corpus and measures its CPU time over an
-/// idle window (scaled to a minute) and its resident memory.
+/// idle window (scaled to a minute) and its resident memory. Linux only (it reads `/proc` and
+/// stops the daemon with SIGTERM): elsewhere reported as skipped.
 pub fn idle_daemon(cfg: &Config, seconds: u64) -> Res<Value> {
+    #[cfg(target_os = "linux")]
+    {
+        idle_daemon_linux(cfg, seconds)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (cfg, seconds);
+        Ok(json!({"skipped": "idle daemon: needs Linux (/proc, SIGTERM)"}))
+    }
+}
+
+/// [`idle_daemon`] on Linux.
+#[cfg(target_os = "linux")]
+fn idle_daemon_linux(cfg: &Config, seconds: u64) -> Res<Value> {
+    use std::io::BufRead;
     let exe = std::env::current_exe()?
         .parent()
         .ok_or("no bin folder")?
@@ -225,6 +240,7 @@ pub fn idle_daemon(cfg: &Config, seconds: u64) -> Res<Value> {
 }
 
 /// CPU time (ns) of every thread of a process, from /proc/<pid>/task/*/schedstat.
+#[cfg(target_os = "linux")]
 fn cpu_ns(pid: u32) -> u64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return 0;
@@ -236,6 +252,7 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
+#[cfg(target_os = "linux")]
 fn rss_mb(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -246,6 +263,7 @@ fn rss_mb(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+#[cfg(target_os = "linux")]
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
