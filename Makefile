@@ -22,10 +22,9 @@ watch: deps
 	$(CARGO) build --locked $(CARGO_PROFILE_FLAG) -p skillmeat-cache --bin skillmeat-cache
 	$(CARGO_TARGET_DIR)/$(PROFILE)/skillmeat-cache watch
 
-## Everything CI runs: formatting, lints, unit and integration tests, the real app end to end,
-## the release package installed and run. (`check-windows` joins it once the engine compiles
-## for Windows: its Unix-only code is not behind `cfg` yet.)
-test: deps ui lint unit e2e install-test
+## Everything CI runs: formatting, lints (Linux and Windows), unit and integration tests, the
+## real app end to end, the release package installed and run.
+test: deps ui lint check-windows unit e2e install-test
 
 lint:
 	$(CARGO) fmt --all --check
