@@ -78,13 +78,17 @@ async fn paused_at_start_stays_paused_then_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_a_watcher_that_is_not_paused_reads_nothing() {
     let env = TestEnv::new();
-    project_with_skill(&env, "alpha", "v1");
-    project_with_skill(&env, "beta", "v1");
+    let a = project_with_skill(&env, "alpha", "v1");
+    let b = project_with_skill(&env, "beta", "v1");
     let svc = start(config(&env)).await;
     wait_until(DEADLINE, "watching", || {
         svc.watcher().status().state == "watching"
     })
     .await;
+    // The start-up refresh has read both projects and nothing is queued any more.
+    let m = svc.manager().clone();
+    wait_desc(&m, &a, "v1").await;
+    wait_desc(&m, &b, "v1").await;
     assert!(svc.job().wait_idle(DEADLINE).await);
     let log = EventLog::start(svc.manager().events());
     // What the dashboard's Save sends for an unchanged pause box.
