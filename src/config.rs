@@ -205,13 +205,34 @@ pub struct Overrides {
     pub roots: Vec<PathBuf>,
 }
 
+/// Where the cache lives by default, by the platform's convention: `$XDG_DATA_HOME` or
+/// `~/.local/share` on Linux and other Unixes (unchanged, so existing caches are found),
+/// `~/Library/Application Support` on macOS, `%LOCALAPPDATA%` on Windows.
+fn data_dir(home: &Path) -> PathBuf {
+    #[cfg(target_os = "macos")]
+    {
+        home.join("Library/Application Support")
+    }
+    #[cfg(windows)]
+    {
+        std::env::var_os("LOCALAPPDATA")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| home.join("AppData").join("Local"))
+    }
+    #[cfg(not(any(target_os = "macos", windows)))]
+    {
+        std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| home.join(".local/share"))
+    }
+}
+
 impl Config {
     /// Defaults for a given home directory, ignoring files and environment.
     pub fn defaults_for_home(home: &Path) -> Config {
-        let data_dir = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| home.join(".local/share"));
+        let data_dir = data_dir(home);
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -302,12 +323,7 @@ impl Config {
             "cache-path" => self.db_path = self.expand(text),
             "cache-ttl" => self.ttl_minutes = parse_int(s, text)?,
             "cache-enabled" => self.enabled = parse_bool(s, text)?,
-            "roots" => {
-                self.roots = split_list(text, ':')
-                    .iter()
-                    .map(|p| self.expand(p))
-                    .collect()
-            }
+            "roots" => self.roots = split_paths(text).iter().map(|p| self.expand(p)).collect(),
             "depth" => self.depth = parse_int(s, text)? as usize,
             "prune" => self.prune = split_list(text, ','),
             "include-user-scope" => self.include_user_scope = parse_bool(s, text)?,
@@ -332,7 +348,7 @@ impl Config {
             v.iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
-                .join(":")
+                .join(PATH_LIST_SEPARATOR)
         };
         Some(match key {
             "cache-path" => self.db_path.display().to_string(),
@@ -414,13 +430,13 @@ fn edit_file(config_file: &Path, s: &Setting, key: &str, text: &str) -> Result<(
         SettingType::Int => toml_edit::value(text.trim().parse::<i64>().unwrap_or_default()),
         SettingType::Bool => toml_edit::value(parse_bool(s, text).unwrap_or_default()),
         SettingType::PathList | SettingType::NameList => {
-            let sep = if s.ty == SettingType::PathList {
-                ':'
+            let items = if s.ty == SettingType::PathList {
+                split_paths(text)
             } else {
-                ','
+                split_list(text, ',')
             };
             let mut arr = toml_edit::Array::new();
-            for v in split_list(text, sep) {
+            for v in items {
                 arr.push(v);
             }
             toml_edit::value(arr)
@@ -453,8 +469,9 @@ fn toml_value_to_text(v: &toml::Value, ty: SettingType) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Array(items) => {
+            // A line per path: unambiguous on every OS (a Windows path holds `:`).
             let sep = if ty == SettingType::PathList {
-                ":"
+                "\n"
             } else {
                 ","
             };
@@ -509,6 +526,24 @@ fn parse_bool(s: &Setting, text: &str) -> std::result::Result<bool, String> {
     }
 }
 
+/// The OS path-list separator (`:` on Unix, `;` on Windows), as in `PATH`.
+#[cfg(windows)]
+pub const PATH_LIST_SEPARATOR: &str = ";";
+/// The OS path-list separator (`:` on Unix, `;` on Windows), as in `PATH`.
+#[cfg(not(windows))]
+pub const PATH_LIST_SEPARATOR: &str = ":";
+
+/// A list of paths as given in the environment, `config set` or the dashboard: one per line,
+/// or separated by the OS path-list separator ([`std::env::split_paths`]: `:` on Unix, `;` on
+/// Windows, where `C:\` keeps its colon).
+pub fn split_paths(text: &str) -> Vec<String> {
+    text.lines()
+        .flat_map(|line| std::env::split_paths(line).collect::<Vec<_>>())
+        .map(|p| p.to_string_lossy().trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 fn split_list(text: &str, sep: char) -> Vec<String> {
     text.split(sep)
         .map(str::trim)
@@ -523,7 +558,7 @@ fn split_list(text: &str, sep: char) -> Vec<String> {
 /// do not exist yet (the defaults often don't).
 pub fn check_roots_exist(text: &str) -> Result<()> {
     let home = home_dir()?;
-    let roots = split_list(text, ':');
+    let roots = split_paths(text);
     if roots.is_empty() {
         return Err(CacheError::InvalidInput(
             "roots: give at least one folder".into(),
@@ -567,4 +602,38 @@ pub fn home_dir() -> Result<PathBuf> {
 /// Makes `p` absolute against the current directory, without touching the disk.
 pub fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_lists_split_like_path_or_by_line() {
+        #[cfg(unix)]
+        assert_eq!(split_paths("/a:/b c:/d"), ["/a", "/b c", "/d"]);
+        #[cfg(windows)]
+        assert_eq!(split_paths(r"C:\a;D:\b c"), [r"C:\a", r"D:\b c"]);
+        assert_eq!(split_paths("/a\n /b \n\n"), ["/a", "/b"]);
+        assert!(split_paths("").is_empty());
+    }
+
+    #[test]
+    fn roots_written_to_the_file_read_back_the_same() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("config.toml");
+        set_in_file(&file, "roots", "/x/one\n/x/two").unwrap();
+        let table = read_cache_table(&file).unwrap();
+        let text = toml_value_to_text(&table["roots"], SettingType::PathList);
+        let mut cfg = Config::defaults_for_home(d.path());
+        cfg.apply(setting("roots").unwrap(), &text).unwrap();
+        assert_eq!(
+            cfg.roots,
+            [PathBuf::from("/x/one"), PathBuf::from("/x/two")]
+        );
+        assert_eq!(
+            cfg.get("roots").unwrap(),
+            format!("/x/one{PATH_LIST_SEPARATOR}/x/two")
+        );
+    }
 }

@@ -177,3 +177,30 @@ pub fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T
     let _ = file.unlock();
     out
 }
+
+/// True when a directory entry's name is `want`, compared as the file system would: exactly on
+/// Linux, ignoring ASCII case on macOS and Windows, whose default file systems do (there
+/// `skill.md` opens as `SKILL.md`).
+pub fn name_is(name: &std::ffi::OsStr, want: &str) -> bool {
+    #[cfg(any(target_os = "macos", windows))]
+    {
+        name.to_str().is_some_and(|n| n.eq_ignore_ascii_case(want))
+    }
+    #[cfg(not(any(target_os = "macos", windows)))]
+    {
+        name == want
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_as_the_file_system_does() {
+        assert!(name_is(std::ffi::OsStr::new("SKILL.md"), "SKILL.md"));
+        let lower = name_is(std::ffi::OsStr::new("skill.md"), "SKILL.md");
+        // Linux file systems are case-sensitive; macOS's and Windows' default ones are not.
+        assert_eq!(lower, cfg!(any(target_os = "macos", windows)));
+    }
+}

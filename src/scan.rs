@@ -623,9 +623,14 @@ impl Scanner<'_> {
                             ));
                         }
                     }
-                    Ok(m) if m.is_file() && entry.file_name() == "SKILL.md" => is_skill = true,
                     Ok(m)
-                        if entry.file_name() == "SKILL.md"
+                        if m.is_file()
+                            && crate::fsutil::name_is(&entry.file_name(), "SKILL.md") =>
+                    {
+                        is_skill = true
+                    }
+                    Ok(m)
+                        if crate::fsutil::name_is(&entry.file_name(), "SKILL.md")
                             && crate::fsutil::is_special(&m.file_type()) =>
                     {
                         let rel = self.rel(&path);
@@ -634,9 +639,11 @@ impl Scanner<'_> {
                     }
                     _ => {}
                 }
-            } else if ft.is_file() && entry.file_name() == "SKILL.md" {
+            } else if ft.is_file() && crate::fsutil::name_is(&entry.file_name(), "SKILL.md") {
                 is_skill = true;
-            } else if entry.file_name() == "SKILL.md" && crate::fsutil::is_special(&ft) {
+            } else if crate::fsutil::name_is(&entry.file_name(), "SKILL.md")
+                && crate::fsutil::is_special(&ft)
+            {
                 let rel = self.rel(&path);
                 let what = crate::fsutil::describe_type(&ft);
                 self.note(format!("{rel}: {what}, not a regular file: skipped"));
@@ -676,7 +683,9 @@ impl Scanner<'_> {
         for entry in entries {
             let Ok(ft) = entry.file_type() else { continue };
             let path = entry.path();
-            let is_md = path.extension().is_some_and(|e| e == "md");
+            let is_md = path
+                .extension()
+                .is_some_and(|e| crate::fsutil::name_is(e, "md"));
             if ft.is_dir() {
                 if let Ok(m) = entry.metadata()
                     && seen.enter_real(&m, &path)

@@ -456,12 +456,12 @@ impl FileWatcher {
         for p in gone {
             unwatch_project(&mut st, &p);
         }
-        let mut degraded = false;
-        for (path, (id, origin)) in want {
-            if !st.projects.contains_key(&path) {
-                degraded |= self.watch_project_locked(&mut st, &path, &id, origin);
-            }
-        }
+        let new: Vec<(PathBuf, String, ProjectOrigin)> = want
+            .into_iter()
+            .filter(|(path, _)| !st.projects.contains_key(path))
+            .map(|(path, (id, origin))| (path, id, origin))
+            .collect();
+        let degraded = !new.is_empty() && self.watch_projects_locked(&mut st, new);
         drop(st);
         if degraded {
             self.announce();
@@ -477,76 +477,115 @@ impl FileWatcher {
         id: &str,
         origin: ProjectOrigin,
     ) -> bool {
-        let mut targets: Vec<(PathBuf, RecursiveMode)> = Vec::new();
-        if origin != ProjectOrigin::User {
-            // The folder itself: top-level files, and profile roots appearing or vanishing.
-            targets.push((root.to_path_buf(), RecursiveMode::NonRecursive));
-        }
-        for p in PROFILE_ROOTS {
-            let dir = root.join(p);
-            if dir.is_dir() {
-                targets.push((dir, RecursiveMode::Recursive));
-            }
-        }
-        let mut watched = Vec::new();
-        // No native watcher at all (the OS refused one at start): poll.
-        let mut refused = st.native.is_none();
-        if let Some(native) = st.native.as_mut() {
-            for (path, mode) in &targets {
-                match native.watch(path, *mode) {
-                    Ok(()) => watched.push(path.clone()),
-                    Err(e) if is_limit(&e) => {
-                        refused = true;
-                        break;
-                    }
-                    Err(e) => {
-                        if path.exists() {
-                            st.status.problems.push(format!("{}: {e}", path.display()));
+        self.watch_projects_locked(st, vec![(root.to_path_buf(), id.to_string(), origin)])
+    }
+
+    /// Watches several projects in one batch of native watch requests (FSEvents rebuilds its
+    /// stream once per batch, not once per folder: notify-rs/notify#988); projects the OS
+    /// refuses are polled. True when any had to be polled.
+    fn watch_projects_locked(
+        &self,
+        st: &mut State,
+        projects: Vec<(PathBuf, String, ProjectOrigin)>,
+    ) -> bool {
+        // What to watch for each project, then every native request in one batch.
+        let plans: Vec<WatchPlan> = projects
+            .into_iter()
+            .map(|(root, id, origin)| {
+                let targets = watch_targets(&root, origin);
+                (root, id, origin, targets)
+            })
+            .collect();
+        let mut results: Vec<(Vec<PathBuf>, bool)> = Vec::with_capacity(plans.len());
+        {
+            let State { native, status, .. } = st;
+            match native.as_mut() {
+                // No native watcher at all (the OS refused one at start): poll.
+                None => results.extend(plans.iter().map(|_| (Vec::new(), true))),
+                Some(native) => {
+                    let mut batch = native.paths_mut();
+                    for (_, _, _, targets) in &plans {
+                        let mut watched = Vec::new();
+                        let mut refused = false;
+                        for (path, mode) in targets {
+                            match batch.add(path, *mode) {
+                                Ok(()) => watched.push(path.clone()),
+                                Err(e) if is_limit(&e) => {
+                                    refused = true;
+                                    break;
+                                }
+                                Err(e) => {
+                                    if path.exists() {
+                                        status.problems.push(format!("{}: {e}", path.display()));
+                                    }
+                                }
+                            }
                         }
+                        if refused {
+                            for p in watched.drain(..) {
+                                let _ = batch.remove(&p);
+                            }
+                        }
+                        results.push((watched, refused));
+                    }
+                    if let Err(e) = batch.commit() {
+                        status
+                            .problems
+                            .push(format!("file watches not applied: {e}"));
                     }
                 }
             }
+        }
+        let mut any_refused = false;
+        for ((root, id, origin, targets), (mut watched, refused)) in plans.into_iter().zip(results)
+        {
+            st.status.watches += watched.len();
             if refused {
-                for p in watched.drain(..) {
-                    let _ = native.unwatch(&p);
+                any_refused = true;
+                self.poll_locked(st, &targets, &mut watched);
+            }
+            st.projects.insert(
+                root,
+                Watched {
+                    id,
+                    origin,
+                    paths: watched,
+                    polled: refused,
+                },
+            );
+        }
+        any_refused
+    }
+
+    /// Polls `targets` (the OS refused to watch them), starting the poller if needed.
+    fn poll_locked(
+        &self,
+        st: &mut State,
+        targets: &[(PathBuf, RecursiveMode)],
+        watched: &mut Vec<PathBuf>,
+    ) {
+        let tx = st.tx.clone();
+        let interval = self.opts().poll_interval;
+        if st.poller.is_none()
+            && let Some(tx) = tx
+        {
+            match notify::PollWatcher::new(
+                move |r: notify::Result<notify::Event>| {
+                    let _ = tx.send(Msg::Event(r));
+                },
+                notify::Config::default().with_poll_interval(interval),
+            ) {
+                Ok(p) => st.poller = Some(p),
+                Err(e) => st.status.problems.push(format!("polling unavailable: {e}")),
+            }
+        }
+        if let Some(poller) = st.poller.as_mut() {
+            for (path, mode) in targets {
+                if poller.watch(path, *mode).is_ok() {
+                    watched.push(path.clone());
                 }
             }
         }
-        st.status.watches += watched.len();
-        if refused {
-            let tx = st.tx.clone();
-            let interval = self.opts().poll_interval;
-            if st.poller.is_none()
-                && let Some(tx) = tx
-            {
-                match notify::PollWatcher::new(
-                    move |r: notify::Result<notify::Event>| {
-                        let _ = tx.send(Msg::Event(r));
-                    },
-                    notify::Config::default().with_poll_interval(interval),
-                ) {
-                    Ok(p) => st.poller = Some(p),
-                    Err(e) => st.status.problems.push(format!("polling unavailable: {e}")),
-                }
-            }
-            if let Some(poller) = st.poller.as_mut() {
-                for (path, mode) in &targets {
-                    if poller.watch(path, *mode).is_ok() {
-                        watched.push(path.clone());
-                    }
-                }
-            }
-        }
-        st.projects.insert(
-            root.to_path_buf(),
-            Watched {
-                id: id.to_string(),
-                origin,
-                paths: watched,
-                polled: refused,
-            },
-        );
-        refused
     }
 
     fn rewatch(&self, root: &Path) {
@@ -832,6 +871,30 @@ fn is_limit(e: &notify::Error) -> bool {
 fn is_enospc(io: &std::io::Error) -> bool {
     cfg!(unix) && io.raw_os_error() == Some(libc::ENOSPC)
 }
+
+/// What to watch for a project: its folder (top-level files, profile roots appearing or
+/// vanishing; not for the user scope, the home folder) and each profile root, recursively.
+fn watch_targets(root: &Path, origin: ProjectOrigin) -> Vec<(PathBuf, RecursiveMode)> {
+    let mut targets = Vec::new();
+    if origin != ProjectOrigin::User {
+        targets.push((root.to_path_buf(), RecursiveMode::NonRecursive));
+    }
+    for p in PROFILE_ROOTS {
+        let dir = root.join(p);
+        if dir.is_dir() {
+            targets.push((dir, RecursiveMode::Recursive));
+        }
+    }
+    targets
+}
+
+/// A project to watch: its root, id, origin and the folders to watch for it.
+type WatchPlan = (
+    PathBuf,
+    String,
+    ProjectOrigin,
+    Vec<(PathBuf, RecursiveMode)>,
+);
 
 fn unwatch_project(st: &mut State, root: &Path) {
     if let Some(w) = st.projects.remove(root) {

@@ -383,7 +383,7 @@ function formSettings(): Record<string, string> {
     .filter(Boolean);
   return {
     "cache-ttl": ($("set-ttl") as HTMLInputElement).value.trim(),
-    roots: roots.join(":"),
+    roots: roots.join("\n"),
     schedule: ($("set-schedule") as HTMLInputElement).value.trim(),
     notifications: `${($("set-notify") as HTMLInputElement).checked}`,
     "watch-paused": `${($("set-paused") as HTMLInputElement).checked}`,
@@ -393,7 +393,7 @@ function formSettings(): Record<string, string> {
 function settingsAsText(s: Settings): Record<string, string> {
   return {
     "cache-ttl": `${s.cache_ttl}`,
-    roots: s.roots.join(":"),
+    roots: s.roots.join("\n"),
     schedule: s.schedule,
     notifications: `${s.notifications}`,
     "watch-paused": `${s.watch_paused}`,
