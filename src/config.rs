@@ -575,7 +575,7 @@ pub fn check_roots_exist(text: &str) -> Result<()> {
                 "roots: '{r}' is not an absolute path"
             )));
         }
-        let real = match std::fs::canonicalize(&p) {
+        let real = match crate::fsutil::canonical(&p) {
             Ok(real) if real.is_dir() => real,
             _ => {
                 return Err(CacheError::InvalidInput(format!(

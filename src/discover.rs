@@ -32,7 +32,7 @@ pub fn is_project(dir: &Path) -> bool {
 pub fn discover(roots: &[PathBuf], depth: usize, prune: &[String]) -> Discovery {
     let mut out = Discovery::default();
     for root in roots {
-        let root = match std::fs::canonicalize(root) {
+        let root = match crate::fsutil::canonical(root) {
             Ok(r) if r.is_dir() => r,
             Ok(r) => {
                 out.problems
@@ -109,7 +109,7 @@ mod tests {
         fs::write(r.join("rec/.codex").join(DEPLOYED_FILE), "").unwrap();
         fs::create_dir_all(r.join("norec/.codex")).unwrap();
         let found = discover(&[r.to_path_buf()], 3, &["node_modules".to_string()]);
-        let root = fs::canonicalize(r).unwrap();
+        let root = crate::fsutil::canonical(r).unwrap();
         let got: Vec<_> = found
             .projects
             .iter()

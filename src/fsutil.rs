@@ -33,6 +33,13 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     ))
 }
 
+/// The canonical form of `path` (symlinks resolved, absolute): `std::fs::canonicalize` on Unix;
+/// on Windows without the `\\?\` prefix where the plain form is valid (`dunce`), so paths
+/// compare equal to the ones users and Claude Code write (`C:\Users\...`).
+pub fn canonical(path: impl AsRef<Path>) -> std::io::Result<std::path::PathBuf> {
+    dunce::canonicalize(path)
+}
+
 /// A short name for a file type that is not a regular file or folder ("a FIFO", "a socket"...).
 pub fn describe_type(ft: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
@@ -109,7 +116,7 @@ pub fn file_id(meta: &std::fs::Metadata, path: &Path) -> FileId {
     #[cfg(not(unix))]
     {
         let _ = meta;
-        FileId(std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path)))
+        FileId(crate::fsutil::canonical(path).unwrap_or_else(|_| PathBuf::from(path)))
     }
 }
 

@@ -642,7 +642,7 @@ impl CacheManager {
             wanted.insert(p.display().to_string(), ProjectOrigin::Discovered);
         }
         if cfg.include_user_scope && cfg.home.join(".claude").is_dir() {
-            let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
+            let home = crate::fsutil::canonical(&cfg.home).unwrap_or(cfg.home.clone());
             wanted.insert(home.display().to_string(), ProjectOrigin::User);
         }
         for path in self.claude_json_projects(&cfg)? {
@@ -683,7 +683,7 @@ impl CacheManager {
     /// Adds a project folder explicitly (the choice persists across `clear`) and returns its
     /// id and path; the caller refreshes it through the refresh job.
     pub fn add_project(&self, path: &Path) -> Result<(String, String)> {
-        let canonical = std::fs::canonicalize(path).map_err(|e| CacheError::io(path, e))?;
+        let canonical = crate::fsutil::canonical(path).map_err(|e| CacheError::io(path, e))?;
         if !canonical.is_dir() {
             return Err(CacheError::InvalidInput(format!(
                 "{} is not a directory",
@@ -762,7 +762,11 @@ impl CacheManager {
 /// A project's default display name: its folder name (the user scope is named as such).
 pub fn default_name(path: &str, home: &Path) -> String {
     let p = Path::new(path);
-    if p == home || std::fs::canonicalize(home).map(|h| h == p).unwrap_or(false) {
+    if p == home
+        || crate::fsutil::canonical(home)
+            .map(|h| h == p)
+            .unwrap_or(false)
+    {
         return "~ (user scope)".into();
     }
     p.file_name()
@@ -776,7 +780,7 @@ fn path_candidates(key: &str) -> Vec<String> {
     let p = PathBuf::from(key);
     let abs = crate::config::absolute(&p);
     out.push(abs.display().to_string());
-    if let Ok(c) = std::fs::canonicalize(&p) {
+    if let Ok(c) = crate::fsutil::canonical(&p) {
         out.push(c.display().to_string());
     }
     let trimmed = key.trim_end_matches('/');

@@ -67,16 +67,16 @@ impl WatchOptions {
             roots: cfg
                 .roots
                 .iter()
-                .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
+                .map(|r| crate::fsutil::canonical(r).unwrap_or_else(|_| r.clone()))
                 .collect(),
             depth: cfg.depth,
             prune: cfg.prune.clone(),
-            collections_dir: std::fs::canonicalize(&cfg.collections_dir)
+            collections_dir: crate::fsutil::canonical(&cfg.collections_dir)
                 .unwrap_or_else(|_| cfg.collections_dir.clone()),
             claude_json: claude_files::canonical_file(&cfg.claude_paths().claude_json),
-            claude_config_dir: std::fs::canonicalize(cfg.claude_paths().config_dir)
+            claude_config_dir: crate::fsutil::canonical(cfg.claude_paths().config_dir)
                 .unwrap_or_else(|_| cfg.claude_paths().config_dir),
-            claude_managed_dir: std::fs::canonicalize(&cfg.claude_managed_dir)
+            claude_managed_dir: crate::fsutil::canonical(&cfg.claude_managed_dir)
                 .unwrap_or_else(|_| cfg.claude_managed_dir.clone()),
         }
     }

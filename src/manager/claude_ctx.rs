@@ -76,7 +76,7 @@ impl CacheManager {
     pub fn scan_context(&self, path: &str) -> ScanContext {
         let cfg = self.config();
         let reading = self.claude_reading(&cfg);
-        let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
+        let home = crate::fsutil::canonical(&cfg.home).unwrap_or(cfg.home.clone());
         let user_scope = Path::new(path) == home || Path::new(path) == cfg.home;
         ScanContext {
             user_scope,
@@ -96,7 +96,7 @@ impl CacheManager {
     /// keys whose folder is gone for `status`.
     pub(super) fn claude_json_projects(&self, cfg: &Config) -> Result<Vec<String>> {
         let reading = self.claude_reading(cfg);
-        let home = std::fs::canonicalize(&cfg.home).unwrap_or(cfg.home.clone());
+        let home = crate::fsutil::canonical(&cfg.home).unwrap_or(cfg.home.clone());
         let mut gone = 0u64;
         let mut out = Vec::new();
         for (key, entry) in &reading.summary.projects {
@@ -111,7 +111,7 @@ impl CacheManager {
                     continue;
                 }
             }
-            let canon = std::fs::canonicalize(p).unwrap_or(p.to_path_buf());
+            let canon = crate::fsutil::canonical(p).unwrap_or(p.to_path_buf());
             if canon == home || p == cfg.home {
                 continue;
             }
@@ -243,7 +243,7 @@ impl CacheManager {
         }
         for k in keys {
             let found = self.inner.store.find_project(k)?.or_else(|| {
-                std::fs::canonicalize(k)
+                crate::fsutil::canonical(k)
                     .ok()
                     .and_then(|c| self.inner.store.find_project(&c.display().to_string()).ok())
                     .flatten()

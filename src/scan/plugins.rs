@@ -206,8 +206,8 @@ fn components(
 /// `rel` below the plugin folder `root`, canonical, when it exists and stays inside it (a
 /// `../` path is not followed out of the plugin).
 fn inside(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
-    let p = std::fs::canonicalize(root.join(rel.trim_start_matches("./"))).ok()?;
-    let r = std::fs::canonicalize(root).ok()?;
+    let p = crate::fsutil::canonical(root.join(rel.trim_start_matches("./"))).ok()?;
+    let r = crate::fsutil::canonical(root).ok()?;
     p.starts_with(&r).then_some(p)
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// `file` with its folder made canonical (the file itself may not exist yet).
 pub(super) fn canonical_file(file: &Path) -> PathBuf {
     match (file.parent(), file.file_name()) {
-        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+        (Some(dir), Some(name)) => crate::fsutil::canonical(dir)
             .map(|d| d.join(name))
             .unwrap_or_else(|_| file.to_path_buf()),
         _ => file.to_path_buf(),
