@@ -60,6 +60,11 @@ function shortPath(path: string): string {
   return p;
 }
 
+/** A heading in running text: "Skills" → "skills", "MCP servers" keeps its acronym. */
+function lower(label: string): string {
+  return label.startsWith("MCP") ? label : label.toLowerCase();
+}
+
 function total(p: Project): number {
   return Object.values(p.counts).reduce((a, b) => a + (b ?? 0), 0);
 }
@@ -179,7 +184,7 @@ function renderProjects(): void {
     if (flags.length) st.append(el("span", "badge outdated", `${p.outdated_count + p.modified_count}`));
     const items = el("td", "num", `${total(p)}`);
     items.title = KINDS.filter(([k]) => p.counts[k])
-      .map(([k, label]) => `${p.counts[k]} ${label.toLowerCase()}`)
+      .map(([k, label]) => `${p.counts[k]} ${lower(label)}`)
       .join(" · ");
     const problems = el("td", "num");
     if (p.problems) problems.append(el("span", "badge problem", `${p.problems}`));
@@ -206,7 +211,7 @@ async function openProject(id: string): Promise<void> {
   if (state.openProject !== id) return;
   $("pv-name").textContent = d.name;
   $("pv-path").textContent = d.path;
-  const counts = KINDS.filter(([k]) => d.counts[k]).map(([k, label]) => `${d.counts[k]} ${label.toLowerCase()}`);
+  const counts = KINDS.filter(([k]) => d.counts[k]).map(([k, label]) => `${d.counts[k]} ${lower(label)}`);
   $("pv-meta").textContent =
     `${d.status} · refreshed ${ago(d.refreshed_at)} · ${counts.join(", ") || "nothing cached"}` +
     (d.problems ? ` · ${d.problems} problem${d.problems === 1 ? "" : "s"}` : "") +
