@@ -746,16 +746,7 @@ impl Scanner<'_> {
         self.collect_md(&base, 0, &mut files, &mut seen);
         for (file, meta) in files {
             let source = self.rel(&file);
-            let stamp = hash::file_stamp(&meta);
-            if self.stamp_only(&source, &stamp) {
-                continue;
-            }
-            if let Some(arts) = self.prev.reuse(&source, &stamp) {
-                self.snap.artifacts.extend(arts);
-                continue;
-            }
-            self.snap.sources_read += 1;
-            let Some((content_hash, head)) = self.read_hashed(&file, &source) else {
+            let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
                 continue;
             };
             let fm = frontmatter::parse(&String::from_utf8_lossy(&head));
@@ -918,6 +909,28 @@ impl Scanner<'_> {
 }
 
 impl Scanner<'_> {
+    /// The step every single-file source starts with: in stamp-only mode the stamp is recorded;
+    /// an unchanged source's previous artifacts are reused; otherwise the file is read and
+    /// hashed. `Some((stamp, hash, head))` only when the caller has a fresh file to parse.
+    pub(crate) fn fresh_file(
+        &mut self,
+        file: &Path,
+        source: &str,
+        meta: &std::fs::Metadata,
+    ) -> Option<(String, String, Vec<u8>)> {
+        let stamp = hash::file_stamp(meta);
+        if self.stamp_only(source, &stamp) {
+            return None;
+        }
+        if let Some(arts) = self.prev.reuse(source, &stamp) {
+            self.snap.artifacts.extend(arts);
+            return None;
+        }
+        self.snap.sources_read += 1;
+        let (content_hash, head) = self.read_hashed(file, source)?;
+        Some((stamp, content_hash, head))
+    }
+
     /// Hashes a single-file source and returns its head for parsing. `None` (with a note) when
     /// it cannot be read; a file over the hash cap is kept with an unknown (empty) hash.
     pub(crate) fn read_hashed(&mut self, file: &Path, source: &str) -> Option<(String, Vec<u8>)> {

@@ -7,7 +7,6 @@
 use super::{Scanner, artifact_from_frontmatter};
 use crate::claude::context::ScanContext;
 use crate::frontmatter;
-use crate::hash;
 use crate::model::{ArtifactKind, FrontmatterState};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -32,16 +31,7 @@ impl Scanner<'_> {
                 continue;
             }
             let source = rel.to_string();
-            let stamp = hash::file_stamp(&meta);
-            if self.stamp_only(&source, &stamp) {
-                continue;
-            }
-            if let Some(arts) = self.prev.reuse(&source, &stamp) {
-                self.snap.artifacts.extend(arts);
-                continue;
-            }
-            self.snap.sources_read += 1;
-            let Some((content_hash, head)) = self.read_hashed(&file, &source) else {
+            let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
                 continue;
             };
             let text = String::from_utf8_lossy(&head);
@@ -83,16 +73,7 @@ impl Scanner<'_> {
         self.collect_md(&base, 0, &mut files, &mut seen);
         for (file, meta) in files {
             let source = self.rel(&file);
-            let stamp = hash::file_stamp(&meta);
-            if self.stamp_only(&source, &stamp) {
-                continue;
-            }
-            if let Some(arts) = self.prev.reuse(&source, &stamp) {
-                self.snap.artifacts.extend(arts);
-                continue;
-            }
-            self.snap.sources_read += 1;
-            let Some((content_hash, head)) = self.read_hashed(&file, &source) else {
+            let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
                 continue;
             };
             let fm = frontmatter::parse(&String::from_utf8_lossy(&head));
