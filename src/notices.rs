@@ -45,6 +45,8 @@ struct Pending {
     title: String,
     body: String,
     project: Option<String>,
+    /// How a summary of several notices names this one.
+    name: String,
     /// Shown on its own even when many projects change at once (something stopped loading).
     urgent: bool,
 }
@@ -92,6 +94,7 @@ impl Coalescer {
                 title: format!("{name}: something stopped loading"),
                 body,
                 project: Some(id.clone()),
+                name: name.clone(),
                 urgent: true,
             });
             self.window_start.get_or_insert(now);
@@ -142,6 +145,7 @@ impl Coalescer {
             let project = (key != "watch" && key != "*").then(|| key.clone());
             self.add(Pending {
                 key,
+                name: title.clone(),
                 title,
                 body,
                 project,
@@ -188,40 +192,27 @@ impl Coalescer {
         self.last.retain(|_, t| now.duration_since(*t) < per);
         let (urgent, fresh): (Vec<Pending>, Vec<Pending>) =
             fresh.into_iter().partition(|p| p.urgent);
-        let mut out: Vec<Notice> = if urgent.len() >= self.policy.summary_from {
-            let names: Vec<String> = urgent
-                .iter()
-                .map(|p| {
-                    p.title
-                        .trim_end_matches(": something stopped loading")
-                        .to_string()
-                })
-                .collect();
-            vec![Notice {
-                title: format!("Items stopped loading in {} projects", urgent.len()),
-                body: names.join(", "),
-                project: None,
-            }]
-        } else {
-            urgent.into_iter().map(Pending::into_notice).collect()
-        };
-        if fresh.len() >= self.policy.summary_from {
-            let names: Vec<&str> = fresh.iter().map(|p| p.title.as_str()).collect();
-            let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
-            let more = if names.len() > 5 {
-                format!(" and {} more", names.len() - 5)
-            } else {
-                String::new()
-            };
-            out.push(Notice {
-                title: format!("{} projects changed", fresh.len()),
-                body: format!("{shown}{more}"),
-                project: None,
-            });
-            return out;
-        }
-        out.extend(fresh.into_iter().map(Pending::into_notice));
+        let mut out = self.summarised(urgent, |n| format!("Items stopped loading in {n} projects"));
+        out.extend(self.summarised(fresh, |n| format!("{n} projects changed")));
         out
+    }
+
+    /// The notices as they are, or one summary naming the first five when there are at least
+    /// [`NoticePolicy::summary_from`] of them.
+    fn summarised(&self, items: Vec<Pending>, title: impl Fn(usize) -> String) -> Vec<Notice> {
+        if items.len() < self.policy.summary_from {
+            return items.into_iter().map(Pending::into_notice).collect();
+        }
+        let shown: Vec<&str> = items.iter().take(5).map(|p| p.name.as_str()).collect();
+        let more = match items.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        vec![Notice {
+            title: title(items.len()),
+            body: format!("{}{more}", shown.join(", ")),
+            project: None,
+        }]
     }
 }
 
