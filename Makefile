@@ -41,12 +41,11 @@ e2e:
 	$(CARGO) test --locked --workspace --no-run
 	bash scripts/e2e.sh
 
-## The engine and the app type-checked and linted for Windows (x86_64-pc-windows-gnu, MinGW),
+## The engine and the app type-checked and linted for Windows (clippy includes the check) (x86_64-pc-windows-gnu, MinGW),
 ## with the target rustup installs (scripts/install-deps.sh); without rustup it says so.
 WINDOWS_TARGET := x86_64-pc-windows-gnu
 check-windows: deps
 	@if rustup target list --installed 2>/dev/null | grep -qx '$(WINDOWS_TARGET)'; then \
-	  $(CARGO) check --locked --workspace --target $(WINDOWS_TARGET) && \
 	  $(CARGO) clippy --locked --workspace --target $(WINDOWS_TARGET) -- -D warnings; \
 	else \
 	  echo "check-windows: NOT RUN: the Rust target $(WINDOWS_TARGET) is not installed (rustup target add $(WINDOWS_TARGET))"; exit 1; \

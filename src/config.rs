@@ -205,34 +205,10 @@ pub struct Overrides {
     pub roots: Vec<PathBuf>,
 }
 
-/// Where the cache lives by default, by the platform's convention: `$XDG_DATA_HOME` or
-/// `~/.local/share` on Linux and other Unixes (unchanged, so existing caches are found),
-/// `~/Library/Application Support` on macOS, `%LOCALAPPDATA%` on Windows.
-fn data_dir(home: &Path) -> PathBuf {
-    #[cfg(target_os = "macos")]
-    {
-        home.join("Library/Application Support")
-    }
-    #[cfg(windows)]
-    {
-        std::env::var_os("LOCALAPPDATA")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| home.join("AppData").join("Local"))
-    }
-    #[cfg(not(any(target_os = "macos", windows)))]
-    {
-        std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| home.join(".local/share"))
-    }
-}
-
 impl Config {
     /// Defaults for a given home directory, ignoring files and environment.
     pub fn defaults_for_home(home: &Path) -> Config {
-        let data_dir = data_dir(home);
+        let data_dir = crate::paths::data_dir(home);
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);

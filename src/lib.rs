@@ -21,6 +21,7 @@ pub mod manager;
 pub mod model;
 pub mod notes;
 pub mod notices;
+pub mod paths;
 pub mod records;
 pub mod refresh;
 pub mod scan;

@@ -394,6 +394,7 @@ impl CacheManager {
                 .meta_get(crate::store::META_CHECKED_AT)?
                 .and_then(|v| v.parse().ok()),
             integrity: None,
+            log_dir: crate::paths::log_dir(&cfg.home).display().to_string(),
             notes: {
                 let mut notes = self.inner.store.notes().to_vec();
                 if let Some(n) = self.claude_json_note() {

@@ -741,6 +741,9 @@ pub struct CacheStatus {
     /// The verdict of an integrity check run for this answer (`status --check`); `None` when
     /// none was run.
     pub integrity: Option<String>,
+    /// The folder of the tray app's daily log files ([`crate::paths::log_dir`]).
+    #[serde(default)]
+    pub log_dir: String,
 }
 
 /// One problem of one project: an item that is not loaded (and why), has malformed

@@ -815,6 +815,17 @@ fn status_check_runs_a_full_integrity_check() {
     let s = env.json(&["status"]);
     assert!(s["integrity"].is_null());
     assert_eq!(s["integrity_checked_at"].as_i64(), Some(checked));
+    // The tray app's log folder, by the XDG base directory convention (HOME set, no
+    // XDG_STATE_HOME): https://specifications.freedesktop.org/basedir-spec/latest/
+    #[cfg(target_os = "linux")]
+    {
+        let logs = env.home.path().join(".local/state/skillmeat-tray/logs");
+        assert_eq!(s["log_dir"].as_str(), Some(logs.to_str().unwrap()));
+        assert!(
+            env.ok(&["status"])
+                .contains(&format!("logs       {}", logs.display()))
+        );
+    }
     assert!(
         env.ok(&["status"])
             .contains("integrity  not checked now (last sound check")

@@ -24,23 +24,12 @@ pub const DAY_CAP: u64 = 10 * 1024 * 1024;
 /// The start of every log file's name: `skillmeat-tray.2026-11-28.log`.
 pub const FILE_PREFIX: &str = "skillmeat-tray";
 
-/// The folder of the log files, by the platform's convention:
-/// `$XDG_STATE_HOME/skillmeat-tray/logs` (`~/.local/state/skillmeat-tray/logs`) on Linux,
-/// `~/Library/Logs/SkillMeat Tray` on macOS, `%LOCALAPPDATA%\SkillMeat Tray\logs` on Windows.
+/// The folder of the log files, by the platform's convention
+/// ([`skillmeat_cache::paths::log_dir`], which `skillmeat-cache status` also shows).
 /// `None` when the home folder is unknown.
 pub fn log_dir() -> Option<PathBuf> {
     let base = directories::BaseDirs::new()?;
-    if cfg!(target_os = "macos") {
-        return Some(base.home_dir().join("Library/Logs/SkillMeat Tray"));
-    }
-    if cfg!(windows) {
-        return Some(base.data_local_dir().join("SkillMeat Tray").join("logs"));
-    }
-    let state = base
-        .state_dir()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| base.home_dir().join(".local/state"));
-    Some(state.join("skillmeat-tray").join("logs"))
+    Some(skillmeat_cache::paths::log_dir(base.home_dir()))
 }
 
 /// Sets up logging to stderr and to the daily file. Returns the log folder, or `None` when

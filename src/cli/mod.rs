@@ -350,6 +350,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         None => String::new(),
                     }
                 );
+                println!("logs       {} (the tray app's)", s.log_dir);
                 for n in &s.notes {
                     println!("note       {n}");
                 }
