@@ -91,6 +91,19 @@ impl CacheError {
         matches!(self, CacheError::NotFound { .. })
     }
 
+    /// Whether trying the same write again in a second cannot help: the project is gone, the
+    /// disk is full, or the database cannot be written. The refresh job does not retry these
+    /// (a retry would only hold the queue; the next scheduled or watched refresh tries again).
+    pub fn is_lasting(&self) -> bool {
+        matches!(
+            self,
+            CacheError::NotFound { .. }
+                | CacheError::DiskFull(_)
+                | CacheError::ReadOnly(_)
+                | CacheError::ReadOnlyOutdated { .. }
+        )
+    }
+
     /// A short stable code for the error's kind, used by the CLI's JSON output and the UI.
     pub fn code(&self) -> &'static str {
         match self {

@@ -48,7 +48,8 @@ const META_NEXT_DUE: &str = "schedule.next_due";
 pub struct JobOptions {
     /// Projects refreshed at the same time.
     pub concurrency: usize,
-    /// Attempts per project before it is marked errored.
+    /// Attempts per project before it is marked errored (one for a lasting error such as a
+    /// full disk: [`CacheError::is_lasting`]).
     pub max_attempts: u32,
     /// Wait before the second attempt; doubled for each further one.
     pub backoff: Duration,
@@ -663,7 +664,7 @@ impl RefreshJob {
             let r = tokio::task::spawn_blocking(move || match m.try_refresh(&k) {
                 Ok(done) => Ok(done),
                 Err(e) => {
-                    let last = attempt == max || e.is_not_found();
+                    let last = attempt == max || e.is_lasting();
                     let (id, path) = m.resolve(&k).unwrap_or_else(|_| (String::new(), k.clone()));
                     m.record_failure(&id, &path, &e, attempt, last);
                     Err((id, path, e, last))
