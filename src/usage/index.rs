@@ -192,7 +192,10 @@ impl CacheManager {
             return Ok(UsageReport::default());
         }
         let files = transcript_files(&self.transcripts_dir());
-        self.update_usage_files(&files)
+        let report = self.update_usage_files(&files)?;
+        // Projects may have been added or removed since: map folders to projects again.
+        self.map_cwds()?;
+        Ok(report)
     }
 
     /// Like [`CacheManager::update_usage`] for the given transcript files only (what the
