@@ -76,8 +76,11 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
-/// Every recorded use as (kind, name, unix seconds, session, cwd), sorted.
-fn events(env: &TestEnv) -> Vec<(String, String, i64, Option<String>, Option<String>)> {
+/// A recorded use: (kind, name, unix seconds, session, cwd).
+type Event = (String, String, i64, Option<String>, Option<String>);
+
+/// Every recorded use, sorted.
+fn events(env: &TestEnv) -> Vec<Event> {
     let c = env.raw();
     let mut st = c
         .prepare(
