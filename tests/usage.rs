@@ -43,11 +43,20 @@ fn ts(days_ago: i64) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A new tool call id (`toolu_…`), unique in this test process.
+fn tool_id() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "toolu_{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
 /// An assistant line calling the `Skill` tool.
 fn skill_line(at: &str, cwd: &str, session: &str, skill: &str) -> String {
     serde_json::json!({"type":"assistant","cwd":cwd,"sessionId":session,"timestamp":at,
         "message":{"role":"assistant","content":[
-            {"type":"tool_use","id":"toolu_x","name":"Skill","input":{"skill":skill}}]}})
+            {"type":"tool_use","id":tool_id(),"name":"Skill","input":{"skill":skill}}]}})
     .to_string()
 }
 
@@ -55,7 +64,7 @@ fn skill_line(at: &str, cwd: &str, session: &str, skill: &str) -> String {
 fn agent_line(at: &str, cwd: &str, session: &str, agent: &str) -> String {
     serde_json::json!({"type":"assistant","cwd":cwd,"sessionId":session,"timestamp":at,
         "message":{"role":"assistant","content":[
-            {"type":"tool_use","id":"toolu_y","name":"Agent",
+            {"type":"tool_use","id":tool_id(),"name":"Agent",
              "input":{"description":"d","prompt":"p","subagent_type":agent}}]}})
     .to_string()
 }
@@ -425,6 +434,37 @@ fn uses_map_to_projects_and_answer_per_artifact_and_project() {
     assert!(p.unused.iter().all(|u| u.context_tokens.is_none()));
     let p90 = m.usage_project(&a, 90).unwrap();
     assert_eq!(p90.unused.len(), 1);
+}
+
+#[test]
+fn a_use_copied_into_a_continued_session_counts_once() {
+    // A continued session's new transcript starts with the earlier messages, tool call ids
+    // included (ccusage dedupes the same way: github.com/ccusage/ccusage/pull/1765;
+    // github.com/kenn-io/agentsview/issues/307).
+    let env = TestEnv::new();
+    let alpha = env.project("alpha");
+    alpha.skill("lint", "lint", "Lints");
+    let m = env.open();
+    refresh_now(&m, false).unwrap();
+    let a = alpha.key();
+    let dir = slug_dir(&env, "alpha");
+    let first = skill_line(&ts(1), &a, "s1", "lint") + "\n";
+    append(&dir.join("one.jsonl"), &first);
+    let second = skill_line(&ts(0), &a, "s2", "lint") + "\n";
+    append(&dir.join("two.jsonl"), &(first + &second));
+    m.update_usage().unwrap();
+    assert_eq!(events(&env).len(), 3);
+    let u = m
+        .usage_artifacts(&UsageQuery {
+            project: None,
+            days: 30,
+            unused_only: false,
+        })
+        .unwrap();
+    let lint = u.iter().find(|u| u.name == "lint").unwrap();
+    assert_eq!((lint.uses_total, lint.uses_7d), (2, 2));
+    assert_eq!(m.usage_status().unwrap().uses, 2);
+    assert_eq!(m.usage_project(&a, 7).unwrap().uses, 2);
 }
 
 #[test]

@@ -224,12 +224,15 @@ CREATE TABLE usage_cwds (
     path        TEXT NOT NULL UNIQUE,
     project_rid INTEGER
 );
+-- `key` identifies the use (hash of the tool call's id): a continued session copies earlier
+-- lines into its new file, and answers count each key once.
 CREATE TABLE usage_events (
     fid INTEGER NOT NULL,
     at  INTEGER NOT NULL,
     cid INTEGER,
     sid INTEGER,
-    nid INTEGER NOT NULL
+    nid INTEGER NOT NULL,
+    key INTEGER NOT NULL
 );
 CREATE INDEX usage_events_nid ON usage_events(nid, at);
 CREATE INDEX usage_events_fid ON usage_events(fid);

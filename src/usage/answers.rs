@@ -146,7 +146,7 @@ pub struct UsageStatus {
     pub files: u64,
     /// Bytes of transcript read (sum of offsets).
     pub bytes_indexed: u64,
-    /// Uses recorded.
+    /// Uses recorded (a use copied into a continued session's transcript counts once).
     pub uses: u64,
     /// Sessions seen.
     pub sessions: u64,
@@ -237,7 +237,8 @@ impl CacheManager {
     fn usage_agg(&self) -> Result<Agg> {
         self.store().read(|c| {
             let mut st = c.prepare(
-                "SELECT n.kind, n.name, w.project_rid, e.at / 86400 AS day, COUNT(*), MAX(e.at)
+                "SELECT n.kind, n.name, w.project_rid, e.at / 86400 AS day, COUNT(DISTINCT e.key),
+                        MAX(e.at)
                  FROM usage_events e JOIN usage_names n ON n.nid = e.nid
                  LEFT JOIN usage_cwds w ON w.cid = e.cid
                  GROUP BY e.nid, w.project_rid, day",
@@ -349,17 +350,17 @@ impl CacheManager {
         })?;
         let (sessions, uses, most_used, first) = self.store().read(|c| {
             let (sessions, uses): (i64, i64) = c.query_row(
-                "SELECT COUNT(DISTINCT e.sid), COUNT(*) FROM usage_events e
+                "SELECT COUNT(DISTINCT e.sid), COUNT(DISTINCT e.key) FROM usage_events e
                  JOIN usage_cwds w ON w.cid = e.cid
                  WHERE w.project_rid = ?1 AND e.at >= ?2",
                 params![rid, since],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let mut st = c.prepare(
-                "SELECT n.kind, n.name, COUNT(*), MAX(e.at) FROM usage_events e
+                "SELECT n.kind, n.name, COUNT(DISTINCT e.key), MAX(e.at) FROM usage_events e
                  JOIN usage_cwds w ON w.cid = e.cid JOIN usage_names n ON n.nid = e.nid
                  WHERE w.project_rid = ?1 AND e.at >= ?2
-                 GROUP BY e.nid ORDER BY COUNT(*) DESC, n.kind, n.name",
+                 GROUP BY e.nid ORDER BY COUNT(DISTINCT e.key) DESC, n.kind, n.name",
             )?;
             let most = st
                 .query_map(params![rid, since], |r| {
@@ -418,7 +419,7 @@ impl CacheManager {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             let (uses, first, last): (i64, Option<i64>, Option<i64>) = c.query_row(
-                "SELECT COUNT(*), MIN(at), MAX(at) FROM usage_events",
+                "SELECT COUNT(DISTINCT key), MIN(at), MAX(at) FROM usage_events",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;

@@ -397,7 +397,8 @@ impl CacheManager {
         let r = self.store().write(|tx| {
             check_offset(tx, fid, from)?;
             let mut ins = tx.prepare_cached(
-                "INSERT INTO usage_events(fid, at, cid, sid, nid) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO usage_events(fid, at, cid, sid, nid, key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for u in uses {
                 let nid = interner.name(tx, u.kind.as_str(), &u.name)?;
@@ -407,7 +408,7 @@ impl CacheManager {
                     .map(|s| interner.session(tx, s))
                     .transpose()?;
                 let cid = u.cwd.as_deref().map(|c| interner.cwd(tx, c)).transpose()?;
-                ins.execute(params![fid, u.at, cid, sid, nid])?;
+                ins.execute(params![fid, u.at, cid, sid, nid, u.key])?;
             }
             match stamp {
                 Some(Some(s)) => tx.execute(

@@ -70,6 +70,10 @@ pub struct Use {
     pub kind: UseKind,
     /// Its name as written (`plugin:name` for a plugin's skill, command or agent).
     pub name: String,
+    /// Identity of the use, for counting it once when Claude Code copies it into another
+    /// transcript (a continued session starts with the earlier messages): a 64-bit hash of the
+    /// tool call's id (`toolu_…`), else of the line's `uuid`, else of the line's bytes.
+    pub key: i64,
 }
 
 /// The outcome of reading one line.
@@ -102,6 +106,8 @@ struct Line<'a> {
     #[serde(borrow, default)]
     timestamp: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
+    uuid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     message: Option<Message<'a>>,
 }
 
@@ -123,6 +129,8 @@ enum Content<'a> {
 struct Block<'a> {
     #[serde(rename = "type", borrow, default)]
     ty: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -155,10 +163,24 @@ pub fn parse_line(line: &[u8]) -> LineResult {
     let Ok(parsed) = serde_json::from_str::<Line>(text) else {
         return LineResult::Malformed;
     };
-    LineResult::Uses(uses_of(parsed))
+    let line_key = match parsed.uuid.as_deref() {
+        Some(u) => hash(u.as_bytes()),
+        None => hash(line),
+    };
+    LineResult::Uses(uses_of(parsed, line_key))
 }
 
-fn uses_of(line: Line<'_>) -> Vec<Use> {
+/// FNV-1a, 64 bits: stable across runs and platforms.
+fn hash(bytes: &[u8]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+fn uses_of(line: Line<'_>, line_key: i64) -> Vec<Use> {
     let Some(at) = line.timestamp.as_deref().and_then(parse_time) else {
         return Vec::new();
     };
@@ -166,16 +188,16 @@ fn uses_of(line: Line<'_>) -> Vec<Use> {
         return Vec::new();
     };
     let ty = line.ty.as_deref().unwrap_or("");
-    let mut found: Vec<(UseKind, String)> = Vec::new();
+    let mut found: Vec<(UseKind, String, i64)> = Vec::new();
     match (ty, content) {
-        ("user", Content::Text(t)) => found.extend(command_tag(&t)),
+        ("user", Content::Text(t)) => found.extend(command_tag(&t).map(|(k, n)| (k, n, line_key))),
         ("user", Content::Blocks(blocks)) => {
             // Only the user's own text: a tool result quoting a tag is not a use.
             for b in blocks {
                 if b.ty.as_deref() == Some("text")
                     && let Some(t) = b.text.as_deref()
                 {
-                    found.extend(command_tag(t));
+                    found.extend(command_tag(t).map(|(k, n)| (k, n, line_key)));
                 }
             }
         }
@@ -184,7 +206,11 @@ fn uses_of(line: Line<'_>) -> Vec<Use> {
                 if b.ty.as_deref() == Some("tool_use")
                     && let Some(name) = b.name.as_deref()
                 {
-                    found.extend(tool_use(name, b.input.as_ref()));
+                    let key = b.id.as_deref().map(|i| hash(i.as_bytes()));
+                    found.extend(
+                        tool_use(name, b.input.as_ref())
+                            .map(|(k, n)| (k, n, key.unwrap_or(line_key))),
+                    );
                 }
             }
         }
@@ -192,12 +218,13 @@ fn uses_of(line: Line<'_>) -> Vec<Use> {
     }
     found
         .into_iter()
-        .map(|(kind, name)| Use {
+        .map(|(kind, name, key)| Use {
             at,
             cwd: line.cwd.as_deref().map(String::from),
             session: line.session.as_deref().map(String::from),
             kind,
             name,
+            key,
         })
         .collect()
 }

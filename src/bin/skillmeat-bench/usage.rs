@@ -47,10 +47,11 @@ fn skewed(rng: &mut Rng, lo: usize, hi: usize) -> usize {
 
 /// One transcript line of a realistic mix.
 fn line(rng: &mut Rng, cwd: &str, session: &str, at: &str) -> String {
+    let uid = rng.next_u64();
     let head = |ty: &str| {
         json!({"type": ty, "cwd": cwd, "sessionId": session, "timestamp": at,
         "version": "2.1.70", "userType": "external", "isSidechain": false,
-        "uuid": format!("{:x}", rng_id(at))})
+        "uuid": format!("{uid:016x}")})
     };
     let r = rng.below(100);
     let mut v = if r < 35 {
@@ -74,12 +75,13 @@ fn line(rng: &mut Rng, cwd: &str, session: &str, at: &str) -> String {
         v
     } else if r < 90 {
         let mut v = head("assistant");
+        let id = format!("toolu_{:016x}", rng.next_u64());
         let block = match rng.below(3) {
-            0 => json!({"type":"tool_use","id":"t","name":"Skill",
+            0 => json!({"type":"tool_use","id":id,"name":"Skill",
                 "input":{"skill": SKILLS[rng.below(SKILLS.len())]}}),
-            1 => json!({"type":"tool_use","id":"t","name":"Agent","input":{"description":"d",
+            1 => json!({"type":"tool_use","id":id,"name":"Agent","input":{"description":"d",
                 "prompt": filler(rng, 300), "subagent_type": AGENTS[rng.below(AGENTS.len())]}}),
-            _ => json!({"type":"tool_use","id":"t","name": MCP[rng.below(MCP.len())],
+            _ => json!({"type":"tool_use","id":id,"name": MCP[rng.below(MCP.len())],
                 "input":{"q": filler(rng, 100)}}),
         };
         v["message"] = json!({"role":"assistant","content":[block]});
@@ -104,10 +106,6 @@ fn line(rng: &mut Rng, cwd: &str, session: &str, at: &str) -> String {
     };
     v["parentUuid"] = json!(null);
     v.to_string()
-}
-
-fn rng_id(at: &str) -> u64 {
-    at.len() as u64
 }
 
 /// Writes about `bytes` of transcripts under `dir` (`<slug>/<session>.jsonl`, sessions of
@@ -204,7 +202,7 @@ pub fn measure(
         chunk.push('\n');
         chunk.push_str(
             &json!({"type":"assistant","cwd":"/home/u/projects/p0","sessionId":"bench",
-            "timestamp": at, "message":{"role":"assistant","content":[{"type":"tool_use","id":"t",
+            "timestamp": at, "message":{"role":"assistant","content":[{"type":"tool_use","id":format!("toolu_bench_{i}"),
             "name":"Skill","input":{"skill": format!("bench-{i}")}}]}})
             .to_string(),
         );
