@@ -643,3 +643,126 @@ proptest! {
         prop_assert_eq!(incremental, events(&fresh_env));
     }
 }
+
+/// Runs the `skillmeat-cache` binary with HOME = the test home and the test's database/root.
+fn cli(env: &TestEnv, args: &[&str], envs: &[(&str, &str)]) -> (i32, serde_json::Value) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_skillmeat-cache"));
+    c.env_clear()
+        .env("HOME", &env.home)
+        .arg("--db")
+        .arg(&env.db)
+        .arg("--root")
+        .arg(&env.root)
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let o = c.output().expect("the binary runs");
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (o.status.code().unwrap_or(-1), v)
+}
+
+#[test]
+fn the_cli_indexes_on_refresh_and_answers_usage() {
+    let env = TestEnv::new();
+    let alpha = env.project("alpha");
+    alpha.skill("pdf", "pdf", "PDFs");
+    alpha.agent("reviewer.md", "reviewer", "Reviews");
+    let a = alpha.key();
+    let f = slug_dir(&env, "-alpha").join("s.jsonl");
+    append(
+        &f,
+        &(skill_line(&ts(0), &a, "s1", "pdf")
+            + "\n"
+            + &skill_line(&ts(10), &a, "s2", "pdf")
+            + "\n"),
+    );
+    let (code, v) = cli(&env, &["refresh", "--json"], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(v["usage"]["uses_added"], 2, "{v}");
+
+    let (code, v) = cli(&env, &["usage", "--json"], &[]);
+    assert_eq!(code, 0);
+    let arts = v["artifacts"].as_array().unwrap();
+    let pdf = arts.iter().find(|x| x["name"] == "pdf").unwrap();
+    assert_eq!(
+        (pdf["uses_7d"].as_u64(), pdf["uses_30d"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(pdf["daily"].as_array().unwrap().len(), 30);
+    // Nothing new since the refresh: nothing read.
+    assert_eq!(v["update"]["bytes_read"], 0);
+
+    let (code, v) = cli(
+        &env,
+        &["usage", "alpha", "--unused", "--days", "7", "--json"],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let unused: Vec<&str> = v["project"]["unused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(unused, vec!["reviewer"]);
+    assert_eq!(v["project"]["sessions"], 1);
+
+    let (code, _) = cli(&env, &["usage", "--days", "0", "--json"], &[]);
+    assert_eq!(code, 2);
+
+    // The setting off: the index is deleted.
+    let (code, v) = cli(
+        &env,
+        &["usage", "--json"],
+        &[("SKILLMEAT_CACHE_USAGE_INDEX", "false")],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(v["status"]["uses"], 0, "{v}");
+    assert_eq!(v["status"]["enabled"], false);
+    assert!(events(&env).is_empty());
+}
+
+/// Waits (without blocking the runtime) until `cond` holds; panics after 5 s.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_keeps_the_index_fresh_and_the_setting_turns_it_off() {
+    let env = TestEnv::new();
+    let f = slug_dir(&env, "s").join("a.jsonl");
+    append(&f, &(skill_line(&ts(1), "/w", "s", "before") + "\n"));
+    let mut cfg = env.config.clone();
+    cfg.config_file = env.home.join(".skillmeat/config.toml");
+    let m = CacheManager::open(cfg).unwrap();
+    let svc = skillmeat_cache::service::Service::start_with(m.clone())
+        .await
+        .unwrap();
+    eventually("the start-up pass", || {
+        names(&env) == vec![pair("skill", "before")]
+    })
+    .await;
+    eventually("the transcripts watcher", || svc.usage_watching()).await;
+    append(&f, &(skill_line(&ts(0), "/w", "s", "live") + "\n"));
+    eventually("the append to be indexed", || {
+        names(&env) == vec![pair("skill", "before"), pair("skill", "live")]
+    })
+    .await;
+    svc.set_setting("usage-index", "false").await.unwrap();
+    assert!(events(&env).is_empty());
+    assert!(!svc.usage_watching());
+    // Off: an append is not read.
+    append(&f, &(skill_line(&ts(0), "/w", "s", "after") + "\n"));
+    svc.set_setting("cache-ttl", "61").await.unwrap();
+    assert!(events(&env).is_empty());
+    svc.stop().await;
+}

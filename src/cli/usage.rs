@@ -54,6 +54,10 @@ pub fn run(m: &CacheManager, a: &UsageArgs, json: bool) -> Result<()> {
         )));
     }
     if !m.config().usage_index {
+        // Off: the index is deleted (the setting's promise), nothing is read.
+        if !a.no_update {
+            m.update_usage()?;
+        }
         if json {
             print_json(&Output {
                 update: None,
@@ -130,7 +134,7 @@ fn human(out: &Output, unused_only: bool) {
         }
     }
     println!(
-        "recorded   {} use(s) in {} session(s) from {} of transcripts; first {}",
+        "recorded   {} use(s) in {} session(s) from {} of transcripts; first use {}",
         s.uses,
         s.sessions,
         bytes(s.bytes_indexed),
@@ -142,7 +146,7 @@ fn human(out: &Output, unused_only: bool) {
             "KIND",
             "NAME",
             "WHERE",
-            &format!("{}D", out.days),
+            &format!("USES {}D", out.days),
             "7D",
             "30D",
             "90D",
