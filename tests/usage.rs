@@ -468,6 +468,25 @@ fn a_use_copied_into_a_continued_session_counts_once() {
 }
 
 #[test]
+fn a_project_cached_after_its_transcripts_were_read_gets_their_uses() {
+    let env = TestEnv::new();
+    let m = env.open();
+    let alpha = env.project("alpha");
+    alpha.skill("lint", "lint", "Lints");
+    let a = alpha.key();
+    append(
+        &slug_dir(&env, "-alpha").join("s.jsonl"),
+        &(skill_line(&ts(0), &format!("{a}/deep/er"), "s1", "lint") + "\n"),
+    );
+    m.update_usage().unwrap();
+    // Only now is the project cached; no transcript is read again.
+    refresh_now(&m, false).unwrap();
+    let p = m.usage_project(&a, 7).unwrap();
+    assert_eq!((p.uses, p.sessions), (1, 1));
+    assert!(p.unused.is_empty());
+}
+
+#[test]
 fn turning_the_setting_off_deletes_the_index() {
     let env = TestEnv::new();
     let f = slug_dir(&env, "s").join("a.jsonl");

@@ -219,10 +219,10 @@ CREATE TABLE usage_sessions (
     sid     INTEGER PRIMARY KEY,
     session TEXT NOT NULL UNIQUE
 );
+-- Working folders; mapped to projects when answering (projects come and go).
 CREATE TABLE usage_cwds (
-    cid         INTEGER PRIMARY KEY,
-    path        TEXT NOT NULL UNIQUE,
-    project_rid INTEGER
+    cid  INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE
 );
 -- `key` identifies the use (hash of the tool call's id): a continued session copies earlier
 -- lines into its new file, and answers count each key once.

@@ -16,6 +16,25 @@ use rusqlite::params;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 
+/// Each working folder (cid) seen in transcripts → the cached project containing it: the
+/// longest project path that is the folder or one of its parents (the user scope `~` is not a
+/// project). Computed at each answer, so projects added or removed since the transcripts were
+/// read count at once; folders and projects number in the hundreds.
+fn cwd_projects(c: &rusqlite::Connection) -> Result<HashMap<i64, Option<i64>>> {
+    let mut st = c.prepare("SELECT rid, path FROM projects WHERE origin != 'user'")?;
+    let projects = st
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut st = c.prepare("SELECT cid, path FROM usage_cwds")?;
+    let mut rows = st.query([])?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let path: String = r.get(1)?;
+        out.insert(r.get(0)?, super::index::project_of(&path, &projects));
+    }
+    Ok(out)
+}
+
 /// Days in the daily series ([`ArtifactUsage::daily`]).
 pub const SERIES_DAYS: usize = 30;
 
@@ -236,18 +255,20 @@ impl CacheManager {
 
     fn usage_agg(&self) -> Result<Agg> {
         self.store().read(|c| {
+            let cwds = cwd_projects(c)?;
             let mut st = c.prepare(
-                "SELECT n.kind, n.name, w.project_rid, e.at / 86400 AS day, COUNT(DISTINCT e.key),
+                "SELECT n.kind, n.name, e.cid, e.at / 86400 AS day, COUNT(DISTINCT e.key),
                         MAX(e.at)
                  FROM usage_events e JOIN usage_names n ON n.nid = e.nid
-                 LEFT JOIN usage_cwds w ON w.cid = e.cid
-                 GROUP BY e.nid, w.project_rid, day",
+                 GROUP BY e.nid, e.cid, day",
             )?;
             let mut agg: Agg = HashMap::new();
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
+                let cid: Option<i64> = r.get(2)?;
+                let rid = cid.and_then(|c| cwds.get(&c).copied().flatten());
                 agg.entry((r.get(0)?, r.get(1)?)).or_default().push((
-                    r.get(2)?,
+                    rid,
                     r.get(3)?,
                     r.get::<_, i64>(4)? as u64,
                     r.get(5)?,
@@ -349,21 +370,27 @@ impl CacheManager {
             )?)
         })?;
         let (sessions, uses, most_used, first) = self.store().read(|c| {
+            // The project's working folders, as a JSON array for `json_each`.
+            let cids: Vec<i64> = cwd_projects(c)?
+                .into_iter()
+                .filter(|(_, r)| *r == Some(rid))
+                .map(|(cid, _)| cid)
+                .collect();
+            let cids = serde_json::to_string(&cids).unwrap_or_else(|_| "[]".into());
             let (sessions, uses): (i64, i64) = c.query_row(
                 "SELECT COUNT(DISTINCT e.sid), COUNT(DISTINCT e.key) FROM usage_events e
-                 JOIN usage_cwds w ON w.cid = e.cid
-                 WHERE w.project_rid = ?1 AND e.at >= ?2",
-                params![rid, since],
+                 WHERE e.cid IN (SELECT value FROM json_each(?1)) AND e.at >= ?2",
+                params![cids, since],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             let mut st = c.prepare(
                 "SELECT n.kind, n.name, COUNT(DISTINCT e.key), MAX(e.at) FROM usage_events e
-                 JOIN usage_cwds w ON w.cid = e.cid JOIN usage_names n ON n.nid = e.nid
-                 WHERE w.project_rid = ?1 AND e.at >= ?2
+                 JOIN usage_names n ON n.nid = e.nid
+                 WHERE e.cid IN (SELECT value FROM json_each(?1)) AND e.at >= ?2
                  GROUP BY e.nid ORDER BY COUNT(DISTINCT e.key) DESC, n.kind, n.name",
             )?;
             let most = st
-                .query_map(params![rid, since], |r| {
+                .query_map(params![cids, since], |r| {
                     Ok(UsedName {
                         kind: r.get(0)?,
                         name: r.get(1)?,

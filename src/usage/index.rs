@@ -192,10 +192,7 @@ impl CacheManager {
             return Ok(UsageReport::default());
         }
         let files = transcript_files(&self.transcripts_dir());
-        let report = self.update_usage_files(&files)?;
-        // Projects may have been added or removed since: map folders to projects again.
-        self.map_cwds()?;
-        Ok(report)
+        self.update_usage_files(&files)
     }
 
     /// Like [`CacheManager::update_usage`] for the given transcript files only (what the
@@ -226,9 +223,6 @@ impl CacheManager {
                 Err(PassError::Io(e)) => report.errors.push(format!("{key}: {e}")),
                 Err(PassError::Cache(e)) => return Err(e),
             }
-        }
-        if report.uses_added > 0 || report.files_reset > 0 {
-            self.map_cwds()?;
         }
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(report)
@@ -437,46 +431,6 @@ impl CacheManager {
                 Err(PassError::Cache(e))
             }
         }
-    }
-
-    /// Maps every working folder seen in transcripts to the cached project containing it
-    /// (the longest project path that is the folder or one of its parents; the user scope
-    /// `~` is not a project). Cheap: distinct folders and projects number in the hundreds.
-    pub(crate) fn map_cwds(&self) -> Result<()> {
-        let (projects, cwds) = self.store().read(|c| {
-            let mut st = c.prepare("SELECT rid, path FROM projects WHERE origin != 'user'")?;
-            let projects = st
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut st = c.prepare("SELECT cid, path, project_rid FROM usage_cwds")?;
-            let cwds = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<i64>>(2)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((projects, cwds))
-        })?;
-        let changed: Vec<(i64, Option<i64>)> = cwds
-            .into_iter()
-            .filter_map(|(cid, path, old)| {
-                let new = project_of(&path, &projects);
-                (new != old).then_some((cid, new))
-            })
-            .collect();
-        if changed.is_empty() {
-            return Ok(());
-        }
-        self.store().write(|tx| {
-            let mut up = tx.prepare("UPDATE usage_cwds SET project_rid = ?2 WHERE cid = ?1")?;
-            for (cid, rid) in &changed {
-                up.execute(params![cid, rid])?;
-            }
-            Ok(())
-        })
     }
 }
 
