@@ -573,6 +573,35 @@ fn the_watcher_indexes_an_append_without_rereading() {
 }
 
 #[test]
+fn the_watcher_waits_for_the_transcripts_folder_to_appear() {
+    let env = TestEnv::new();
+    fs::create_dir_all(env.home.join(".claude")).unwrap();
+    let m = env.open();
+    assert!(!m.transcripts_dir().exists());
+    let mut w = UsageWatcher::start(m.clone()).unwrap();
+    m.update_usage().unwrap();
+    // Claude Code's first session creates the folder, its project folder and the transcript.
+    append(
+        &slug_dir(&env, "first").join("a.jsonl"),
+        &(skill_line(&ts(0), "/w", "s", "first") + "\n"),
+    );
+    wait_until(
+        Duration::from_secs(5),
+        "the first transcript to be indexed",
+        || names(&env) == vec![pair("skill", "first")],
+    );
+    // And later appends to it are followed.
+    append(
+        &slug_dir(&env, "first").join("a.jsonl"),
+        &(skill_line(&ts(0), "/w", "s", "second") + "\n"),
+    );
+    wait_until(Duration::from_secs(5), "the append to be indexed", || {
+        names(&env).len() == 2
+    });
+    w.stop();
+}
+
+#[test]
 fn a_version_4_cache_gains_the_usage_tables() {
     let env = TestEnv::new();
     fs::create_dir_all(env.db.parent().unwrap()).unwrap();
