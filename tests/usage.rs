@@ -253,6 +253,20 @@ fn a_truncated_or_replaced_file_is_read_again() {
     assert_eq!(r.files_reset, 1);
     assert_eq!(names(&env), vec![pair("skill", "c")]);
 
+    // Rewritten in place (same inode) with other content at least as long as what was read.
+    let r1 = skill_line(&ts(1), "/w", "s1", "r") + "\n";
+    let mut rewrite = r1.clone();
+    while rewrite.len() < c.len() + 10 {
+        rewrite += &(text_line(&ts(1), "/w", 50) + "\n");
+    }
+    let file = OpenOptions::new().write(true).open(&f).unwrap();
+    file.set_len(0).unwrap();
+    drop(file);
+    append(&f, &rewrite);
+    let r = m.update_usage().unwrap();
+    assert_eq!(r.files_reset, 1);
+    assert_eq!(names(&env), vec![pair("skill", "r")]);
+
     // Replaced (a new file renamed over it, longer than before): a new inode.
     let tmp = dir.join("new.tmp");
     let d = skill_line(&ts(1), "/w", "s1", "d") + "\n";
@@ -626,6 +640,8 @@ enum Op {
     Truncate(u8),
     /// Replace the file with a new one holding n use lines.
     Replace(u8),
+    /// Rewrite the file in place (same inode) with n use lines.
+    Rewrite(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -633,11 +649,12 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (1u8..5, any::<bool>()).prop_map(|(n, h)| Op::Append(n, h)),
         1 => (0u8..8).prop_map(Op::Truncate),
         1 => (0u8..4).prop_map(Op::Replace),
+        1 => (0u8..6).prop_map(Op::Rewrite),
     ]
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     /// After any sequence of appends, truncations and replacements (indexing after each),
     /// the index holds exactly what a fresh index of the final files holds.
@@ -678,6 +695,16 @@ proptest! {
                     let tmp = dir.join("x.tmp");
                     fs::write(&tmp, s).unwrap();
                     fs::rename(&tmp, &f).unwrap();
+                }
+                Op::Rewrite(n) => {
+                    let mut s = String::new();
+                    for _ in 0..n {
+                        k += 1;
+                        s += &(skill_line(&ts(0), "/w", "s", &format!("w{k}")) + "\n");
+                    }
+                    // Truncate and write through the same open file: the inode stays.
+                    let mut file = OpenOptions::new().write(true).truncate(true).open(&f).unwrap();
+                    file.write_all(s.as_bytes()).unwrap();
                 }
             }
             m.update_usage().unwrap();

@@ -207,7 +207,11 @@ CREATE TABLE usage_files (
     size    INTEGER NOT NULL,
     mtime   INTEGER NOT NULL,
     offset  INTEGER NOT NULL,
-    skipped INTEGER NOT NULL DEFAULT 0
+    skipped INTEGER NOT NULL DEFAULT 0,
+    -- Fingerprint of the file's first `head_len` bytes (at most 4 KiB): a file rewritten in
+    -- place (same inode, as long as before or longer) is recognised and read again.
+    head_len INTEGER NOT NULL DEFAULT 0,
+    head     INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE usage_names (
     nid  INTEGER PRIMARY KEY,

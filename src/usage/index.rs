@@ -47,6 +47,20 @@ struct FileRow {
     size: i64,
     mtime: i64,
     offset: i64,
+    head_len: i64,
+    head: i64,
+}
+
+/// Bytes at the start of a file whose fingerprint is kept.
+const HEAD: i64 = 4096;
+
+/// The fingerprint of the first `len` bytes of `file`, or None when it is shorter.
+fn head_of(file: &mut std::fs::File, len: i64) -> std::io::Result<Option<i64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    let mut buf = Vec::with_capacity(len as usize);
+    file.take(len as u64).read_to_end(&mut buf)?;
+    Ok((buf.len() as i64 == len).then(|| super::parse::hash(&buf)))
 }
 
 /// A file's identity and size as `stat` sees it.
@@ -255,8 +269,10 @@ impl CacheManager {
 
     fn file_rows(&self) -> Result<HashMap<String, FileRow>> {
         self.store().read(|c| {
-            let mut st =
-                c.prepare("SELECT path, fid, dev, ino, size, mtime, offset FROM usage_files")?;
+            let mut st = c.prepare(
+                "SELECT path, fid, dev, ino, size, mtime, offset, head_len, head
+                 FROM usage_files",
+            )?;
             let rows = st.query_map([], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -267,6 +283,8 @@ impl CacheManager {
                         size: r.get(4)?,
                         mtime: r.get(5)?,
                         offset: r.get(6)?,
+                        head_len: r.get(7)?,
+                        head: r.get(8)?,
                     },
                 ))
             })?;
@@ -290,8 +308,14 @@ impl CacheManager {
         }
         let mut file = std::fs::File::open(path)?;
         let opened = stat_of(&file.metadata()?);
-        let replaced = row
+        let mut replaced = row
             .is_some_and(|r| (r.dev, r.ino) != (opened.dev, opened.ino) || opened.size < r.offset);
+        if let Some(r) = row
+            && !replaced
+            && r.head_len > 0
+        {
+            replaced = head_of(&mut file, r.head_len)? != Some(r.head);
+        }
         // The file's row, reset when the file was truncated or replaced.
         let (fid, start) = self.store().write(|tx| match row {
             Some(r) if replaced => {
@@ -372,6 +396,24 @@ impl CacheManager {
         report.uses_added += pending.len() as u64;
         report.lines_skipped += skipped as u64;
         report.bytes_read += scanned.end.saturating_sub(start as u64);
+        // Fingerprint the start of the file once more of it is read (up to 4 KiB).
+        let known = if replaced {
+            0
+        } else {
+            row.map_or(0, |r| r.head_len)
+        };
+        let want = (scanned.offset as i64).min(HEAD);
+        if want > known
+            && let Some(head) = head_of(&mut file, want)?
+        {
+            self.store().write(|tx| {
+                tx.execute(
+                    "UPDATE usage_files SET head_len = ?2, head = ?3 WHERE fid = ?1",
+                    params![fid, want, head],
+                )?;
+                Ok(())
+            })?;
+        }
         Ok(())
     }
 

@@ -171,7 +171,7 @@ pub fn parse_line(line: &[u8]) -> LineResult {
 }
 
 /// FNV-1a, 64 bits: stable across runs and platforms.
-fn hash(bytes: &[u8]) -> i64 {
+pub(crate) fn hash(bytes: &[u8]) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= *b as u64;
