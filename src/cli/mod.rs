@@ -613,6 +613,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 // The usage index is brought up to date with the projects (appends only);
                 // a failure there is reported, never failing the refresh.
                 let usage = m.update_usage();
+                if let (true, Err(e)) = (json, &usage) {
+                    eprintln!("usage index: {e}");
+                }
                 if json {
                     let mut v = serde_json::to_value(&r).unwrap_or_default();
                     if let (Some(o), Ok(u)) = (v.as_object_mut(), &usage) {

@@ -55,7 +55,7 @@ pub fn run(m: &CacheManager, a: &UsageArgs, json: bool) -> Result<()> {
     }
     if !m.config().usage_index {
         // Off: the index is deleted (the setting's promise), nothing is read.
-        if !a.no_update {
+        if !a.no_update && !m.store().is_read_only() {
             m.update_usage()?;
         }
         if json {
@@ -76,7 +76,8 @@ pub fn run(m: &CacheManager, a: &UsageArgs, json: bool) -> Result<()> {
     if a.reindex {
         m.clear_usage()?;
     }
-    let update = if a.no_update {
+    // A read-only cache answers from the index as it is.
+    let update = if a.no_update || m.store().is_read_only() {
         None
     } else {
         Some(m.update_usage()?)
