@@ -148,6 +148,12 @@ pub const SETTINGS: &[Setting] = &[
         ty: SettingType::Bool,
         help: "start with file watching paused (default false)",
     },
+    Setting {
+        key: "usage-index",
+        env: "SKILLMEAT_CACHE_USAGE_INDEX",
+        ty: SettingType::Bool,
+        help: "index which skills, agents, commands and MCP servers Claude Code's session logs show in use; false deletes the index (default true)",
+    },
 ];
 
 /// Finds a setting by key.
@@ -190,6 +196,8 @@ pub struct Config {
     pub notifications: bool,
     /// Start with watching paused.
     pub watch_paused: bool,
+    /// Index artifact use from Claude Code's session transcripts (`usage-index`).
+    pub usage_index: bool,
     /// `CLAUDE_CONFIG_DIR`: where Claude Code keeps `~/.claude` (and `.claude.json`) when set.
     pub claude_config_dir: Option<PathBuf>,
     /// Claude Code's managed (enterprise) folder: `managed-settings.json`, `CLAUDE.md`.
@@ -232,6 +240,7 @@ impl Config {
             workers: cores.clamp(1, 4),
             notifications: true,
             watch_paused: false,
+            usage_index: true,
             claude_config_dir: None,
             claude_managed_dir: PathBuf::from(if cfg!(target_os = "macos") {
                 "/Library/Application Support/ClaudeCode"
@@ -313,6 +322,7 @@ impl Config {
             "workers" => self.workers = parse_int(s, text)? as usize,
             "notifications" => self.notifications = parse_bool(s, text)?,
             "watch-paused" => self.watch_paused = parse_bool(s, text)?,
+            "usage-index" => self.usage_index = parse_bool(s, text)?,
             other => return Err(format!("unknown setting {other}")),
         }
         Ok(())
@@ -341,6 +351,7 @@ impl Config {
             "workers" => self.workers.to_string(),
             "notifications" => self.notifications.to_string(),
             "watch-paused" => self.watch_paused.to_string(),
+            "usage-index" => self.usage_index.to_string(),
             _ => return None,
         })
     }

@@ -28,6 +28,7 @@ pub mod scan;
 pub mod schedule;
 pub mod service;
 pub mod store;
+pub mod usage;
 pub mod watch;
 
 pub use config::{Config, Overrides};

@@ -40,6 +40,8 @@ struct Inner {
     settings: tokio::sync::Mutex<()>,
     /// True once the start-up watcher set-up is over (or was not needed).
     watch_ready: tokio::sync::watch::Sender<bool>,
+    /// The transcripts watcher keeping the usage index fresh, when running.
+    usage: Arc<Mutex<Option<crate::usage::watch::UsageWatcher>>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -99,6 +101,7 @@ impl Service {
                 tasks: Mutex::new(Vec::new()),
                 settings: tokio::sync::Mutex::new(()),
                 watch_ready: tokio::sync::watch::Sender::new(false),
+                usage: Arc::new(Mutex::new(None)),
             }),
         };
         if !manager.store().is_read_only() {
@@ -130,8 +133,21 @@ impl Service {
             job.clone(),
             watcher.clone(),
         )));
+        tasks.push(tokio::spawn(sync_usage(
+            manager.clone(),
+            service.inner.usage.clone(),
+        )));
         service.tasks().extend(tasks);
         Ok(service)
+    }
+
+    /// Whether the transcripts watcher (usage index) is running.
+    pub fn usage_watching(&self) -> bool {
+        self.inner
+            .usage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     fn tasks(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
@@ -289,6 +305,15 @@ impl Service {
                     .await?;
                 }
             }
+            "usage-index" if !after.usage_index => {
+                let m = self.inner.manager.clone();
+                let slot = self.inner.usage.clone();
+                blocking(move || {
+                    stop_usage(&slot);
+                    m.clear_usage()
+                })
+                .await?;
+            }
             "collections-dir" | "include-user-scope" => {
                 // A new collection changes every project's `outdated`; the user scope is
                 // discovered (or no longer) like any project.
@@ -297,6 +322,9 @@ impl Service {
                 blocking(move || w.sync_projects()).await?;
             }
             _ => {}
+        }
+        if matches!(key, "usage-index" | "cache-enabled" | "watch-paused") {
+            sync_usage(self.inner.manager.clone(), self.inner.usage.clone()).await;
         }
         Ok(())
     }
@@ -315,12 +343,52 @@ impl Service {
         for t in tasks {
             let _ = t.await;
         }
+        let slot = self.inner.usage.clone();
+        let _ = tokio::task::spawn_blocking(move || stop_usage(&slot)).await;
         self.inner.job.stop_within(STOP_GRACE).await;
         if !self.inner.manager.store().is_read_only() {
             let m = self.inner.manager.clone();
             let _ = blocking(move || m.store().mark_service(None)).await;
         }
     }
+}
+
+type UsageSlot = Arc<Mutex<Option<crate::usage::watch::UsageWatcher>>>;
+
+fn stop_usage(slot: &UsageSlot) {
+    let w = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(mut w) = w {
+        w.stop();
+    }
+}
+
+/// Starts or stops the transcripts watcher to match the settings (`usage-index`,
+/// `cache-enabled`, `watch-paused`); when starting, watches first, then brings the index up
+/// to date, so no append falls in between. Failures are logged, never fatal.
+async fn sync_usage(manager: CacheManager, slot: UsageSlot) {
+    let _ = blocking(move || {
+        let cfg = manager.config();
+        let wanted =
+            cfg.usage_index && cfg.enabled && !cfg.watch_paused && !manager.store().is_read_only();
+        if !wanted {
+            stop_usage(&slot);
+            return Ok(());
+        }
+        {
+            let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if s.is_none() {
+                match crate::usage::watch::UsageWatcher::start(manager.clone()) {
+                    Ok(w) => *s = Some(w),
+                    Err(e) => tracing::warn!("transcripts could not be watched: {e}"),
+                }
+            }
+        }
+        if let Err(e) = manager.update_usage() {
+            tracing::warn!("usage index: {e}");
+        }
+        Ok(())
+    })
+    .await;
 }
 
 /// Starts the watcher on a blocking thread; a failure is logged and announced, never fatal.

@@ -51,6 +51,8 @@ fn bench_reports_every_figure_on_a_tiny_corpus() {
         "floor_ms",
         "cold_ratio",
         "cold_per_artifact_us",
+        "usage_cold_ms",
+        "usage_append_ms",
     ] {
         let x = num(key);
         assert!(x > 0.0 && x < 60_000.0, "{key} = {x}");

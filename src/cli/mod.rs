@@ -1,6 +1,7 @@
 //! Argument parsing and the commands of `skillmeat-cache`.
 
 mod table;
+mod usage;
 mod watch;
 
 use clap::{Args, Parser, Subcommand};
@@ -155,6 +156,9 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
+    /// Which skills, agents, commands and MCP servers Claude Code's session logs show in use
+    /// (updates the usage index first; only appended bytes are read).
+    Usage(usage::UsageArgs),
     /// Keep the cache fresh in the foreground: schedule, file watching, printing each event
     /// (JSON lines with --json) until Ctrl-C or SIGTERM.
     Watch,
@@ -585,6 +589,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{} problem(s)", list.len());
             }
         }
+        Command::Usage(args) => usage::run(&m, &args, json)?,
         Command::Refresh { project, force } => match project {
             Some(p) => {
                 let r = refresh_project_now(&m, &p, force)?;
@@ -606,8 +611,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             None => {
                 let r = refresh_now(&m, force)?;
+                // The usage index is brought up to date with the projects (appends only);
+                // a failure there is reported, never failing the refresh.
+                let usage = m.update_usage();
+                if let (true, Err(e)) = (json, &usage) {
+                    eprintln!("usage index: {e}");
+                }
                 if json {
-                    print_json(&r);
+                    let mut v = serde_json::to_value(&r).unwrap_or_default();
+                    if let (Some(o), Ok(u)) = (v.as_object_mut(), &usage) {
+                        o.insert("usage".into(), serde_json::to_value(u).unwrap_or_default());
+                    }
+                    print_json(&v);
                 } else {
                     println!(
                         "refreshed {} of {} project(s) ({} fresh, skipped) in {:.0} ms: {} changed, {} failed",
@@ -623,6 +638,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     for f in &r.failed {
                         eprintln!("  failed: {}: {}", f.path, f.error);
+                    }
+                    match &usage {
+                        Ok(u) if m.config().usage_index => println!(
+                            "usage index: {} new use(s) from {} of {} transcript(s) in {} ms",
+                            u.uses_added, u.files_read, u.files, u.elapsed_ms
+                        ),
+                        Ok(_) => {}
+                        Err(e) => eprintln!("  usage index: {e}"),
                     }
                 }
                 if !r.failed.is_empty() {

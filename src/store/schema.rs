@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (stored in `PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Marker stored in `meta` so a foreign SQLite file is never mistaken for a cache.
 pub const APP_MARKER: &str = "skillmeat-tray-cache";
@@ -195,8 +195,55 @@ UPDATE projects SET tree_stamp = NULL;
 UPDATE artifacts SET stamp = '';
 "#;
 
+/// Version 5: the usage index (issue 12). Per transcript file its identity and how far it was
+/// read; per use of an artifact only its time, working folder, session and (kind, name), each
+/// text stored once and referred to by integer id. No prompt, argument or output is stored.
+const V5: &str = r#"
+CREATE TABLE usage_files (
+    fid     INTEGER PRIMARY KEY,
+    path    TEXT NOT NULL UNIQUE,
+    dev     INTEGER NOT NULL,
+    ino     INTEGER NOT NULL,
+    size    INTEGER NOT NULL,
+    mtime   INTEGER NOT NULL,
+    offset  INTEGER NOT NULL,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    -- Fingerprint of the file's first `head_len` bytes (at most 4 KiB): a file rewritten in
+    -- place (same inode, as long as before or longer) is recognised and read again.
+    head_len INTEGER NOT NULL DEFAULT 0,
+    head     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE usage_names (
+    nid  INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    UNIQUE (kind, name)
+);
+CREATE TABLE usage_sessions (
+    sid     INTEGER PRIMARY KEY,
+    session TEXT NOT NULL UNIQUE
+);
+-- Working folders; mapped to projects when answering (projects come and go).
+CREATE TABLE usage_cwds (
+    cid  INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE
+);
+-- `key` identifies the use (hash of the tool call's id): a continued session copies earlier
+-- lines into its new file, and answers count each key once.
+CREATE TABLE usage_events (
+    fid INTEGER NOT NULL,
+    at  INTEGER NOT NULL,
+    cid INTEGER,
+    sid INTEGER,
+    nid INTEGER NOT NULL,
+    key INTEGER NOT NULL
+);
+CREATE INDEX usage_events_nid ON usage_events(nid, at);
+CREATE INDEX usage_events_fid ON usage_events(fid);
+"#;
+
 /// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Brings a database up to [`SCHEMA_VERSION`] inside one transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

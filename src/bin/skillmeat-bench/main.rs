@@ -3,6 +3,7 @@
 //! Run it in the release build (`make bench`).
 
 mod floor;
+mod usage;
 mod watch;
 
 use clap::Parser;
@@ -57,6 +58,12 @@ struct Args {
     /// Seconds the idle `watch` daemon is observed (0 skips it).
     #[arg(long, default_value_t = 30)]
     idle_seconds: u64,
+    /// Gigabytes of session transcripts generated for the usage index (0 skips it).
+    #[arg(long, default_value_t = 0.01)]
+    usage_gb: f64,
+    /// Only measure the usage index (its peak RSS is then the index's own).
+    #[arg(long)]
+    usage_only: bool,
 }
 
 fn main() {
@@ -185,6 +192,14 @@ fn search_only(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
 fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     if args.search_only {
         return search_only(args);
+    }
+    if args.usage_only {
+        let tmp = tempfile::Builder::new()
+            .prefix("skillmeat-bench")
+            .tempdir()?;
+        let mut out = usage::measure(tmp.path(), args.usage_gb, args.seed, args.runs)?;
+        out.insert("peak_rss_mb".into(), peak_rss_mb());
+        return Ok(Value::Object(out));
     }
     let tmp = tempfile::Builder::new()
         .prefix("skillmeat-bench")
@@ -375,6 +390,14 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
                 out.extend(o);
             }
         }
+    }
+    if args.usage_gb > 0.0 {
+        out.extend(usage::measure(
+            tmp.path(),
+            args.usage_gb,
+            args.seed,
+            args.runs,
+        )?);
     }
     out.insert(
         "corpus".into(),
