@@ -306,7 +306,8 @@ impl CacheManager {
         {
             return Ok(());
         }
-        let mut file = std::fs::File::open(path)?;
+        // Never blocks on a FIFO named like a transcript: refused like any non-file.
+        let mut file = crate::fsutil::open_regular(path)?;
         let opened = stat_of(&file.metadata()?);
         let mut replaced = row
             .is_some_and(|r| (r.dev, r.ino) != (opened.dev, opened.ino) || opened.size < r.offset);
