@@ -67,7 +67,8 @@ pub fn is_listed(kind: ArtifactKind) -> bool {
     )
 }
 
-/// Sets `tokens` of every item of `snap` (0 for items that are not loaded or cost nothing).
+/// Sets `tokens` of every item of `snap` (0 for items that are not loaded or cost nothing),
+/// then marks the descriptions the skill listing cuts or drops ([`crate::budget::apply`]).
 pub fn annotate(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
     let active_style = active_output_style(project, ctx);
     for a in snap.artifacts.iter_mut() {
@@ -77,6 +78,7 @@ pub fn annotate(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
             0
         };
     }
+    crate::budget::apply(project, snap, ctx);
 }
 
 /// The output style the settings name (`outputStyle`): local, then project, then user.

@@ -5,6 +5,7 @@
 //! milliseconds. Every way into the cache (CLI, tray app, watcher, schedule) goes through
 //! [`CacheManager`]. The engine knows nothing of Tauri.
 
+pub mod budget;
 pub mod claude;
 pub mod collection;
 pub mod config;

@@ -580,6 +580,13 @@ impl Scanner<'_> {
                 "files": listing.files.len(),
                 "allowed_tools": fm.text("allowed-tools"),
             });
+            // What the skill listing needs (see `crate::budget`), only when set.
+            if fm.text("disable-model-invocation").as_deref() == Some("true") {
+                art.extra["disable_model_invocation"] = json!(true);
+            }
+            if let Some(w) = fm.text("when_to_use") {
+                art.extra["when_to_use_chars"] = json!(w.chars().count());
+            }
             self.snap.artifacts.push(art);
         }
     }

@@ -318,6 +318,8 @@ CREATE TRIGGER artifacts_lib_au_new
         WHERE kind = new.kind AND plugin = ifnull(new.plugin, '') AND name = new.name;
 END;
 UPDATE projects SET tree_stamp = NULL;
+-- Skills are read again once: the listing needs `disable-model-invocation` and `when_to_use`.
+UPDATE artifacts SET stamp = '' WHERE kind = 'skill';
 "#;
 
 /// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
