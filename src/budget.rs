@@ -76,8 +76,8 @@ impl Rules {
         });
         let fraction = first(&|v| v.get("skillListingBudgetFraction")?.as_f64())
             .filter(|f| *f > 0.0 && *f <= 1.0);
-        let max_desc = first(&|v| v.get("skillListingMaxDescChars")?.as_f64())
-            .filter(|n| *n >= 0.0);
+        let max_desc =
+            first(&|v| v.get("skillListingMaxDescChars")?.as_f64()).filter(|n| *n >= 0.0);
         let budget = match (env_budget, fraction) {
             (Some(b), _) if b >= 0.0 => b as usize,
             (_, Some(f)) => (f * ASSUMED_WINDOW_TOKENS * CHARS_PER_TOKEN) as usize,
@@ -85,7 +85,9 @@ impl Rules {
         };
         Rules {
             budget_chars: budget,
-            max_desc_chars: max_desc.map(|n| n as usize).unwrap_or(DEFAULT_MAX_DESC_CHARS),
+            max_desc_chars: max_desc
+                .map(|n| n as usize)
+                .unwrap_or(DEFAULT_MAX_DESC_CHARS),
         }
     }
 
@@ -174,7 +176,10 @@ pub fn entry_of(
 ) -> Option<Entry> {
     let listed = matches!(kind, ArtifactKind::Skill | ArtifactKind::Command)
         && loaded
-        && extra.get("disable_model_invocation").and_then(Value::as_bool) != Some(true);
+        && extra
+            .get("disable_model_invocation")
+            .and_then(Value::as_bool)
+            != Some(true);
     listed.then(|| Entry {
         name: name.to_string(),
         desc_chars: description.chars().count()
@@ -197,7 +202,10 @@ pub fn apply(project: &Path, snap: &mut ProjectSnapshot, ctx: &ScanContext) {
         }
         if let Some(e) = entry_of(a.kind, a.loaded, &a.name, &a.description, &a.extra) {
             entries.push(e);
-            own.push(matches!(a.scope, Scope::Project | Scope::Local | Scope::User));
+            own.push(matches!(
+                a.scope,
+                Scope::Project | Scope::Local | Scope::User
+            ));
             idx.push(Some(i));
         }
     }
@@ -263,7 +271,11 @@ mod tests {
             max_desc_chars: 50,
         };
         // 1+40+5 + 1+60→50+5 + 1+30+5 = 46 + 56 + 36 = 138 > 100.
-        let v = judge(&[e("a", 40), e("b", 60), e("c", 30)], &[true, true, true], &rules);
+        let v = judge(
+            &[e("a", 40), e("b", 60), e("c", 30)],
+            &[true, true, true],
+            &rules,
+        );
         assert_eq!(v.listing_chars, 138);
         assert_eq!(v.cut, vec![1]);
         assert_eq!(v.dropped, vec![1]);

@@ -184,6 +184,11 @@ pub struct ProjectCost {
     pub total_tokens: u64,
     /// The items that cost something, heaviest first.
     pub items: Vec<CostItem>,
+    /// Characters of the skill listing (skills and commands the model may invoke, the user
+    /// scope's included; see [`crate::budget`]).
+    pub listing_chars: u64,
+    /// The listing's budget in characters.
+    pub listing_budget: u64,
 }
 
 /// A cross-project finding.

@@ -33,9 +33,15 @@ fn sample() -> Vec<(String, String)> {
     // Listing lines as the cost counts them for skills, agents and commands.
     for (name, desc) in [
         ("pdf", "Extract text and tables from PDF files"),
-        ("code-reviewer", "Use after writing code to review it for bugs, style and tests"),
+        (
+            "code-reviewer",
+            "Use after writing code to review it for bugs, style and tests",
+        ),
         ("deploy", "Ship the build to production"),
-        ("git:commit", "Create a conventional commit from the staged changes"),
+        (
+            "git:commit",
+            "Create a conventional commit from the staged changes",
+        ),
     ] {
         out.push((
             format!("listing {name}"),
@@ -62,7 +68,11 @@ fn estimator_error_against_a_real_tokenizer_is_measured_and_bounded() {
                 continue;
             }
             let rel = (est as f64 - real as f64) / real as f64;
-            println!("{label} {name}: bytes {} real {real} est {est} ({:+.1}%)", text.len(), rel * 100.0);
+            println!(
+                "{label} {name}: bytes {} real {real} est {est} ({:+.1}%)",
+                text.len(),
+                rel * 100.0
+            );
             est_sum += est;
             real_sum += real;
             abs_rel_sum += rel.abs();

@@ -39,7 +39,10 @@ fn a_listing_past_its_budget_is_a_problem_that_goes_away_below_it() {
     // Kept out of the listing: would add 1 + 200 + 5 if it counted.
     p.skill_with(
         "quiet",
-        &format!("name: quiet\ndescription: {}\ndisable-model-invocation: true", "q".repeat(200)),
+        &format!(
+            "name: quiet\ndescription: {}\ndisable-model-invocation: true",
+            "q".repeat(200)
+        ),
         "Only by hand.",
     );
     let m = env.open();
@@ -54,6 +57,8 @@ fn a_listing_past_its_budget_is_a_problem_that_goes_away_below_it() {
         problems(&m, &p),
         vec![("b".to_string(), "listing_over_budget".to_string())]
     );
+    let c = m.project_cost(&p.key()).unwrap();
+    assert_eq!((c.listing_chars, c.listing_budget), (308, 300));
     let detail = m.problems(Some(&p.key())).unwrap()[0].detail.clone();
     assert!(detail.contains("308") && detail.contains("300"), "{detail}");
 
@@ -78,9 +83,15 @@ fn a_description_past_the_cap_is_cut() {
         vec![("long".to_string(), "description_cut".to_string())]
     );
     // A lower cap in the settings cuts more.
-    p.write(".claude/settings.json", r#"{"skillListingMaxDescChars": 3}"#);
+    p.write(
+        ".claude/settings.json",
+        r#"{"skillListingMaxDescChars": 3}"#,
+    );
     p.skill("short", "short", "Fits!");
     refresh_now(&m, true).unwrap();
     let got = problems(&m, &p);
-    assert!(got.contains(&("short".to_string(), "description_cut".to_string())), "{got:?}");
+    assert!(
+        got.contains(&("short".to_string(), "description_cut".to_string())),
+        "{got:?}"
+    );
 }

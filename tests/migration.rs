@@ -218,12 +218,19 @@ fn a_version_4_cache_gains_the_library_and_costs_in_place() {
         .unwrap();
     assert_eq!(lib.total, 1, "memory files stay out of the library");
     assert_eq!(
-        (lib.items[0].name.as_str(), lib.items[0].copies, lib.items[0].variants),
+        (
+            lib.items[0].name.as_str(),
+            lib.items[0].copies,
+            lib.items[0].variants
+        ),
         ("review", 2, 2)
     );
     refresh_now(&m, false).unwrap();
     // "- review: Review the change\n" = 28 bytes → 7 tokens.
-    assert_eq!(m.get_project(&alpha.key()).unwrap().project.context_tokens, 7);
+    assert_eq!(
+        m.get_project(&alpha.key()).unwrap().project.context_tokens,
+        7
+    );
     let lib = m
         .library(&skillmeat_cache::library::LibraryQuery::default())
         .unwrap();

@@ -189,6 +189,16 @@ pub fn cost(m: &CacheManager, a: &CostArgs, json: bool) -> Result<()> {
             "{} ({}): about {} tokens at startup",
             c.project_name, c.project_id, c.total_tokens
         );
+        println!(
+            "skill listing: {} of {} characters{}",
+            c.listing_chars,
+            c.listing_budget,
+            if c.listing_chars > c.listing_budget {
+                " (over budget: see `problems`)"
+            } else {
+                ""
+            }
+        );
         let mut t = Table::new(&["TOKENS", "WHAT", "KIND", "SCOPE", "NAME"]);
         for i in &c.items {
             t.row(vec![

@@ -192,12 +192,18 @@ impl CacheManager {
         let (id, _) = self.resolve(key)?;
         let (project_name, items) = self.inner.store.cost_items(&id)?;
         let total_tokens = items.iter().map(|i| u64::from(i.tokens)).sum();
+        let (path, user_scope, entries) = self.inner.store.listing_entries(&id)?;
+        let rules =
+            crate::budget::Rules::for_project(Path::new(&path), &self.config().home, user_scope);
+        let verdict = crate::budget::judge(&entries, &[], &rules);
         self.count(true);
         Ok(ProjectCost {
             project_id: id,
             project_name,
             total_tokens,
             items,
+            listing_chars: verdict.listing_chars as u64,
+            listing_budget: verdict.budget_chars as u64,
         })
     }
 

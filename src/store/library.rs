@@ -289,6 +289,44 @@ impl Store {
         })
     }
 
+    /// The listing entries (see [`crate::budget`]) of project `id` and of the user scope
+    /// (unless `id` is the user scope), with the project's path.
+    pub fn listing_entries(&self, id: &str) -> Result<(String, bool, Vec<crate::budget::Entry>)> {
+        self.read(|c| {
+            let (rid, path, origin): (i64, String, String) = c
+                .query_row(
+                    "SELECT rid, path, origin FROM projects WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .ok_or_else(|| crate::error::CacheError::not_found("project", id))?;
+            let user_scope = origin == "user";
+            let mut stmt = c.prepare_cached(
+                "SELECT a.kind, a.name, a.description, a.extra FROM artifacts a
+                 WHERE a.kind IN ('skill', 'command') AND a.loaded = 1
+                   AND (a.project_rid = ?1 OR (?2 AND a.scope = 'user' AND a.project_rid IN
+                        (SELECT rid FROM projects WHERE origin = 'user')))",
+            )?;
+            let mut out = Vec::new();
+            let rows = stmt.query_map(rusqlite::params![rid, !user_scope], |r| {
+                Ok((
+                    kind_of(&r.get::<_, String>(0)?),
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            for r in rows {
+                let (kind, name, desc, extra) = r?;
+                let extra: serde_json::Value =
+                    serde_json::from_str(&extra).unwrap_or(serde_json::Value::Null);
+                out.extend(crate::budget::entry_of(kind, true, &name, &desc, &extra));
+            }
+            Ok((path, user_scope, out))
+        })
+    }
+
     /// Every project's estimated startup tokens (own items plus the user scope's), the user
     /// scope and missing projects left out.
     pub fn project_totals(&self) -> Result<Vec<ProjectTotal>> {
