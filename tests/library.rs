@@ -393,3 +393,76 @@ fn library_where_cost_and_findings_json_from_the_cli() {
             .any(|x| x["code"] == "drift" && x["name"] == "review")
     );
 }
+
+/// The user scope reaches every project: its memory file and its skills' listing lines count
+/// in each project's cost, a project copy differing from the user copy is a finding (a
+/// personal skill wins over a project skill of the same name: code.claude.com/docs/en/skills),
+/// and a project far above the median is one too.
+#[test]
+fn user_scope_costs_reach_every_project_and_findings_name_differences_and_heavy_projects() {
+    let mut env = TestEnv::new();
+    env.config.include_user_scope = true;
+    let user = common::ProjectDir {
+        path: env.home.clone(),
+    };
+    // "Be kind.\n" = 9 bytes → 3 tokens; "- review: Review the change\n" = 28 bytes → 7 tokens.
+    user.write(".claude/CLAUDE.md", "Be kind.\n");
+    user.write(".claude/skills/review/SKILL.md", REVIEW_A);
+    review(&env, "p1", REVIEW_B);
+    // "- big: " + 400 + "\n" = 408 bytes → 102 tokens.
+    env.project("p2").agent("big", "big", &"d".repeat(400));
+    // "- x: Do x\n" = 10 bytes → 3 tokens.
+    env.project("p3").command("x", "Do x");
+    let m = env.open();
+    let r = refresh_now(&m, true).expect("refresh");
+    assert!(r.failed.is_empty(), "{r:?}");
+
+    let tokens = |name: &str| {
+        m.get_project(&env.root.join(name).display().to_string())
+            .unwrap()
+            .project
+            .context_tokens
+    };
+    // p1's own review is shadowed by the user's: only the user scope's 10 tokens.
+    assert_eq!((tokens("p1"), tokens("p2"), tokens("p3")), (10, 112, 13));
+    let c1 = m
+        .project_cost(&env.root.join("p1").display().to_string())
+        .unwrap();
+    let items: Vec<(String, u32, skillmeat_cache::Scope)> = c1
+        .items
+        .iter()
+        .map(|i| (i.name.clone(), i.tokens, i.scope))
+        .collect();
+    assert_eq!(
+        items,
+        vec![
+            ("review".to_string(), 7, skillmeat_cache::Scope::User),
+            (
+                ".claude/CLAUDE.md".to_string(),
+                3,
+                skillmeat_cache::Scope::User
+            ),
+        ]
+    );
+
+    let f = m.findings().unwrap();
+    let codes: Vec<(&str, Option<&str>)> = f
+        .iter()
+        .map(|x| (x.code.as_str(), x.project_name.as_deref()))
+        .collect();
+    // Median of (10, 13, 112) is 13; only p2 is above 2 × 13.
+    assert!(codes.contains(&("heavy_context", Some("p2"))), "{codes:?}");
+    assert!(!codes.contains(&("heavy_context", Some("p3"))), "{codes:?}");
+    let diff = f
+        .iter()
+        .find(|x| x.code == "differs_from_user")
+        .expect("differs_from_user");
+    assert_eq!(diff.project_name.as_deref(), Some("p1"));
+    assert!(
+        diff.detail.contains("loads the user copy"),
+        "{}",
+        diff.detail
+    );
+    // One identity, two contents (the user's and p1's): drift too.
+    assert!(codes.contains(&("drift", None)));
+}
