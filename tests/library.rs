@@ -466,3 +466,57 @@ fn user_scope_costs_reach_every_project_and_findings_name_differences_and_heavy_
     // One identity, two contents (the user's and p1's): drift too.
     assert!(codes.contains(&("drift", None)));
 }
+
+/// The trigger-kept tables always equal a recount from the artifacts themselves, through adds,
+/// edits, renames, deletions, a project removed from the cache and a clear.
+#[test]
+fn library_tables_always_equal_a_recount_of_the_artifacts() {
+    let env = TestEnv::new();
+    let m = env.open();
+    let recount = || -> (Vec<(String, String, String, i64, i64, i64)>, Vec<(String, String, String, i64, i64, i64)>) {
+        let c = env.raw();
+        let q = |sql: &str| -> Vec<(String, String, String, i64, i64, i64)> {
+            let mut s = c.prepare(sql).unwrap();
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        (
+            q("SELECT kind, plugin, name, copies, variants, tokens FROM lib_identities ORDER BY 1, 2, 3"),
+            q("SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT substr(content_hash, 1, 16)), sum(tokens)
+               FROM artifacts WHERE kind <> 'memory' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+        )
+    };
+    let check = |what: &str| {
+        let (kept, counted) = recount();
+        assert_eq!(kept, counted, "after {what}");
+    };
+    review(&env, "p1", REVIEW_A);
+    review(&env, "p2", REVIEW_B);
+    env.project("p3").agent("a", "a", "An agent");
+    env.project("p3").write("CLAUDE.md", "Memory stays out.\n");
+    refresh_now(&m, true).unwrap();
+    check("the first refresh");
+    let (kept, _) = recount();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+
+    review(&env, "p2", REVIEW_A);
+    env.project("p3").agent("a", "a-renamed", "An agent");
+    env.project("p1").command("go", "Go");
+    refresh_now(&m, true).unwrap();
+    check("edits and a rename");
+
+    env.project("p1").remove(".claude/skills/review");
+    refresh_now(&m, true).unwrap();
+    check("a deletion");
+
+    m.remove_project(&env.root.join("p2").display().to_string())
+        .unwrap();
+    check("a project removed from the cache");
+
+    m.clear().unwrap();
+    check("a clear");
+    let (kept, _) = recount();
+    assert!(kept.is_empty());
+}

@@ -148,7 +148,8 @@ impl Store {
         })
     }
 
-    /// How many copies of an identity have content `hash`.
+    /// How many copies of an identity have content `hash` (compared on its first 16 hex
+    /// digits, as the library stores variants).
     pub fn variant_copies(
         &self,
         kind: ArtifactKind,
@@ -159,7 +160,7 @@ impl Store {
         self.read(|c| {
             Ok(c.query_row(
                 "SELECT copies FROM lib_variants
-                 WHERE kind = ?1 AND plugin = ?2 AND name = ?3 AND content_hash = ?4",
+                 WHERE kind = ?1 AND plugin = ?2 AND name = ?3 AND hash16 = substr(lower(?4), 1, 16)",
                 rusqlite::params![kind.as_str(), plugin.unwrap_or(""), name, hash],
                 |r| n(r, 0),
             )

@@ -197,78 +197,76 @@ UPDATE artifacts SET stamp = '';
 
 /// Version 5: across projects. Every artifact carries its estimated context cost in tokens
 /// (`tokens`, see [`crate::cost`]) and every project the sum over its loaded items
-/// (`cost_tokens`). The library keeps one row per artifact identity (kind, plugin, name) and
-/// one per variant (identity and SkillMeat content hash) with their copy counts, maintained by
-/// triggers on `artifacts`, so the library's pages and `where` read a few rows instead of
-/// grouping every artifact. Memory files are left out (each project's own by nature). The
-/// next refresh rescans every project once to fill `tokens`.
+/// (`cost_tokens`). The library keeps one row per artifact identity (kind, plugin, name) with
+/// its copies, variants, managed copies, tokens and copies by scope, and one narrow row per
+/// variant (identity and the first 16 hex digits of the SkillMeat content hash) with its copy
+/// count, both kept by triggers on `artifacts`, so a library page and `where` read a few rows
+/// instead of grouping every artifact. Memory files are left out (each project's own by
+/// nature). The next refresh rescans every project once (skills re-read) to fill the new data.
 const V5: &str = r#"
 ALTER TABLE artifacts ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE projects ADD COLUMN cost_tokens INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE lib_variants (
-    kind         TEXT NOT NULL,
-    plugin       TEXT NOT NULL,
-    name         TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    copies       INTEGER NOT NULL,
-    managed      INTEGER NOT NULL,
-    tokens       INTEGER NOT NULL,
-    PRIMARY KEY (kind, plugin, name, content_hash)
-) WITHOUT ROWID;
 CREATE TABLE lib_identities (
-    kind     TEXT NOT NULL,
-    plugin   TEXT NOT NULL,
-    name     TEXT NOT NULL,
-    copies   INTEGER NOT NULL,
-    variants INTEGER NOT NULL,
-    managed  INTEGER NOT NULL,
-    tokens   INTEGER NOT NULL,
-    n_user    INTEGER NOT NULL DEFAULT 0,
-    n_project INTEGER NOT NULL DEFAULT 0,
-    n_local   INTEGER NOT NULL DEFAULT 0,
-    n_plugin  INTEGER NOT NULL DEFAULT 0,
-    n_managed INTEGER NOT NULL DEFAULT 0,
+    kind      TEXT NOT NULL,
+    plugin    TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    copies    INTEGER NOT NULL,
+    variants  INTEGER NOT NULL,
+    managed   INTEGER NOT NULL,
+    tokens    INTEGER NOT NULL,
+    n_user    INTEGER NOT NULL,
+    n_project INTEGER NOT NULL,
+    n_local   INTEGER NOT NULL,
+    n_plugin  INTEGER NOT NULL,
+    n_managed INTEGER NOT NULL,
     PRIMARY KEY (kind, plugin, name)
 ) WITHOUT ROWID;
-INSERT INTO lib_variants(kind, plugin, name, content_hash, copies, managed, tokens)
-    SELECT kind, ifnull(plugin, ''), name, content_hash, count(*),
-           sum(local_modified IS NOT NULL), sum(tokens)
-    FROM artifacts WHERE kind <> 'memory'
-    GROUP BY kind, ifnull(plugin, ''), name, content_hash;
+CREATE TABLE lib_variants (
+    kind   TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    hash16 TEXT NOT NULL,
+    copies INTEGER NOT NULL,
+    PRIMARY KEY (kind, plugin, name, hash16)
+) WITHOUT ROWID;
 INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
         n_user, n_project, n_local, n_plugin, n_managed)
-    SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT content_hash),
+    SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT substr(content_hash, 1, 16)),
            sum(local_modified IS NOT NULL), sum(tokens), sum(scope = 'user'),
            sum(scope = 'project'), sum(scope = 'local'), sum(scope = 'plugin'),
            sum(scope = 'managed')
     FROM artifacts WHERE kind <> 'memory'
     GROUP BY kind, ifnull(plugin, ''), name;
+INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+    SELECT kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16), count(*)
+    FROM artifacts WHERE kind <> 'memory'
+    GROUP BY kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16);
 
 -- A variant appearing or vanishing changes its identity's variant count.
 CREATE TRIGGER lib_variants_ai AFTER INSERT ON lib_variants BEGIN
-    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens)
-        VALUES (new.kind, new.plugin, new.name, 0, 1, 0, 0)
-        ON CONFLICT(kind, plugin, name) DO UPDATE SET variants = variants + 1;
+    UPDATE lib_identities SET variants = variants + 1
+        WHERE kind = new.kind AND plugin = new.plugin AND name = new.name;
 END;
 CREATE TRIGGER lib_variants_ad AFTER DELETE ON lib_variants BEGIN
     UPDATE lib_identities SET variants = variants - 1
         WHERE kind = old.kind AND plugin = old.plugin AND name = old.name;
-    DELETE FROM lib_identities
-        WHERE kind = old.kind AND plugin = old.plugin AND name = old.name AND variants <= 0;
 END;
 
 CREATE TRIGGER artifacts_lib_ai AFTER INSERT ON artifacts WHEN new.kind <> 'memory' BEGIN
-    INSERT INTO lib_variants(kind, plugin, name, content_hash, copies, managed, tokens)
-        VALUES (new.kind, ifnull(new.plugin, ''), new.name, new.content_hash, 1,
-                new.local_modified IS NOT NULL, new.tokens)
-        ON CONFLICT(kind, plugin, name, content_hash) DO UPDATE SET copies = copies + 1,
-            managed = managed + excluded.managed, tokens = tokens + excluded.tokens;
-    UPDATE lib_identities SET copies = copies + 1,
-            managed = managed + (new.local_modified IS NOT NULL), tokens = tokens + new.tokens,
-            n_user = n_user + (new.scope = 'user'), n_project = n_project + (new.scope = 'project'),
-            n_local = n_local + (new.scope = 'local'), n_plugin = n_plugin + (new.scope = 'plugin'),
-            n_managed = n_managed + (new.scope = 'managed')
-        WHERE kind = new.kind AND plugin = ifnull(new.plugin, '') AND name = new.name;
+    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+            n_user, n_project, n_local, n_plugin, n_managed)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
+            new.local_modified IS NOT NULL, new.tokens, new.scope = 'user',
+            new.scope = 'project', new.scope = 'local', new.scope = 'plugin',
+            new.scope = 'managed')
+        ON CONFLICT(kind, plugin, name) DO UPDATE SET copies = copies + 1,
+            managed = managed + excluded.managed, tokens = tokens + excluded.tokens,
+            n_user = n_user + excluded.n_user, n_project = n_project + excluded.n_project,
+            n_local = n_local + excluded.n_local, n_plugin = n_plugin + excluded.n_plugin,
+            n_managed = n_managed + excluded.n_managed;
+    INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
+        ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
 END;
 CREATE TRIGGER artifacts_lib_ad AFTER DELETE ON artifacts WHEN old.kind <> 'memory' BEGIN
     UPDATE lib_identities SET copies = copies - 1,
@@ -277,13 +275,15 @@ CREATE TRIGGER artifacts_lib_ad AFTER DELETE ON artifacts WHEN old.kind <> 'memo
             n_local = n_local - (old.scope = 'local'), n_plugin = n_plugin - (old.scope = 'plugin'),
             n_managed = n_managed - (old.scope = 'managed')
         WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name;
-    UPDATE lib_variants SET copies = copies - 1,
-            managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens
+    UPDATE lib_variants SET copies = copies - 1
         WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND content_hash = old.content_hash;
+          AND hash16 = substr(old.content_hash, 1, 16);
     DELETE FROM lib_variants
         WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND content_hash = old.content_hash AND copies <= 0;
+          AND hash16 = substr(old.content_hash, 1, 16) AND copies <= 0;
+    DELETE FROM lib_identities
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND copies <= 0;
 END;
 CREATE TRIGGER artifacts_lib_au_old
     AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
@@ -294,28 +294,33 @@ CREATE TRIGGER artifacts_lib_au_old
             n_local = n_local - (old.scope = 'local'), n_plugin = n_plugin - (old.scope = 'plugin'),
             n_managed = n_managed - (old.scope = 'managed')
         WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name;
-    UPDATE lib_variants SET copies = copies - 1,
-            managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens
+    UPDATE lib_variants SET copies = copies - 1
         WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND content_hash = old.content_hash;
+          AND hash16 = substr(old.content_hash, 1, 16);
     DELETE FROM lib_variants
         WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND content_hash = old.content_hash AND copies <= 0;
+          AND hash16 = substr(old.content_hash, 1, 16) AND copies <= 0;
+    DELETE FROM lib_identities
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND copies <= 0;
 END;
 CREATE TRIGGER artifacts_lib_au_new
     AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
     WHEN new.kind <> 'memory' BEGIN
-    INSERT INTO lib_variants(kind, plugin, name, content_hash, copies, managed, tokens)
-        VALUES (new.kind, ifnull(new.plugin, ''), new.name, new.content_hash, 1,
-                new.local_modified IS NOT NULL, new.tokens)
-        ON CONFLICT(kind, plugin, name, content_hash) DO UPDATE SET copies = copies + 1,
-            managed = managed + excluded.managed, tokens = tokens + excluded.tokens;
-    UPDATE lib_identities SET copies = copies + 1,
-            managed = managed + (new.local_modified IS NOT NULL), tokens = tokens + new.tokens,
-            n_user = n_user + (new.scope = 'user'), n_project = n_project + (new.scope = 'project'),
-            n_local = n_local + (new.scope = 'local'), n_plugin = n_plugin + (new.scope = 'plugin'),
-            n_managed = n_managed + (new.scope = 'managed')
-        WHERE kind = new.kind AND plugin = ifnull(new.plugin, '') AND name = new.name;
+    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+            n_user, n_project, n_local, n_plugin, n_managed)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
+            new.local_modified IS NOT NULL, new.tokens, new.scope = 'user',
+            new.scope = 'project', new.scope = 'local', new.scope = 'plugin',
+            new.scope = 'managed')
+        ON CONFLICT(kind, plugin, name) DO UPDATE SET copies = copies + 1,
+            managed = managed + excluded.managed, tokens = tokens + excluded.tokens,
+            n_user = n_user + excluded.n_user, n_project = n_project + excluded.n_project,
+            n_local = n_local + excluded.n_local, n_plugin = n_plugin + excluded.n_plugin,
+            n_managed = n_managed + excluded.n_managed;
+    INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
+        ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
 END;
 UPDATE projects SET tree_stamp = NULL;
 -- Skills are read again once: the listing needs `disable-model-invocation` and `when_to_use`.
