@@ -467,20 +467,32 @@ fn user_scope_costs_reach_every_project_and_findings_name_differences_and_heavy_
     assert!(codes.contains(&("drift", None)));
 }
 
+/// (kind, plugin, name, copies, variants, tokens) of one identity.
+type Counted = (String, String, String, i64, i64, i64);
+
 /// The trigger-kept tables always equal a recount from the artifacts themselves, through adds,
 /// edits, renames, deletions, a project removed from the cache and a clear.
 #[test]
 fn library_tables_always_equal_a_recount_of_the_artifacts() {
     let env = TestEnv::new();
     let m = env.open();
-    let recount = || -> (Vec<(String, String, String, i64, i64, i64)>, Vec<(String, String, String, i64, i64, i64)>) {
+    let recount = || -> (Vec<Counted>, Vec<Counted>) {
         let c = env.raw();
-        let q = |sql: &str| -> Vec<(String, String, String, i64, i64, i64)> {
+        let q = |sql: &str| -> Vec<Counted> {
             let mut s = c.prepare(sql).unwrap();
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-                .unwrap()
-                .map(|r| r.unwrap())
-                .collect()
+            s.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
         };
         (
             q("SELECT kind, plugin, name, copies, variants, tokens FROM lib_identities ORDER BY 1, 2, 3"),

@@ -138,7 +138,7 @@ impl CacheManager {
             .inner
             .store
             .location(aid)?
-            .ok_or_else(|| CacheError::not_found("artifact", &aid.to_string()))?;
+            .ok_or_else(|| CacheError::not_found("artifact", aid.to_string()))?;
         if matches!(
             loc.kind,
             ArtifactKind::Hook | ArtifactKind::McpServer | ArtifactKind::Plugin
@@ -263,7 +263,7 @@ impl CacheManager {
         }
         let mut totals = self.inner.store.project_totals()?;
         if let Some(median) = median(totals.iter().map(|t| t.tokens).collect()) {
-            totals.sort_by(|a, b| b.tokens.cmp(&a.tokens));
+            totals.sort_by_key(|t| std::cmp::Reverse(t.tokens));
             for t in totals
                 .into_iter()
                 .filter(|t| median > 0 && t.tokens > HEAVY_FACTOR * median)

@@ -357,7 +357,8 @@ impl Store {
                 "SELECT a.kind, a.name, p.id, p.name, a.path, a.loaded
                  FROM projects up
                  JOIN artifacts u ON u.project_rid = up.rid AND u.scope = 'user'
-                 JOIN artifact_keys k ON k.name = u.name AND k.kind = u.kind
+                 -- NOCASE first, so the name index serves the join; then the exact name.
+                 JOIN artifact_keys k ON k.name = u.name COLLATE NOCASE AND k.name = u.name AND k.kind = u.kind
                  JOIN artifacts a ON a.aid = k.aid
                  JOIN projects p ON p.rid = a.project_rid
                  WHERE up.origin = 'user'
