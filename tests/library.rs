@@ -532,3 +532,82 @@ fn library_tables_always_equal_a_recount_of_the_artifacts() {
     let (kept, _) = recount();
     assert!(kept.is_empty());
 }
+
+/// A large refresh run sets the triggers aside and recounts once at its end; a run that wrote
+/// nothing just turns them back on; a pause left behind by an interrupted run is repaired by
+/// the next library read. The tables equal a recount every time.
+#[test]
+fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
+    let env = TestEnv::new();
+    let n = skillmeat_cache::manager::library::BULK_MIN_PROJECTS + 5;
+    for i in 0..n {
+        review(
+            &env,
+            &format!("p{i:03}"),
+            if i % 2 == 0 { REVIEW_A } else { REVIEW_B },
+        );
+        env.project(&format!("p{i:03}"))
+            .command(&format!("own-{i}"), "Mine");
+    }
+    let m = env.open();
+    let state = || -> (i64, i64) {
+        env.raw()
+            .query_row("SELECT live, dirty FROM lib_state", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+    };
+    let library = |m: &CacheManager| {
+        let p = m
+            .library(&LibraryQuery {
+                sort: LibrarySort::Name,
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .unwrap();
+        p.items
+            .iter()
+            .map(|e| (e.name.clone(), e.copies, e.variants))
+            .collect::<Vec<_>>()
+    };
+    refresh_now(&m, true).unwrap();
+    assert_eq!(state(), (1, 0));
+    let lib = library(&m);
+    assert_eq!(lib.len(), n + 1);
+    // 28 copies of A (even indices of 55), 27 of B.
+    assert_eq!(lib.last().unwrap(), &("review".to_string(), n as u64, 2));
+
+    // Nothing changed: the run just turns the triggers back on.
+    refresh_now(&m, true).unwrap();
+    assert_eq!(state(), (1, 0));
+    assert_eq!(library(&m), lib);
+
+    // Every odd project back to A: one variant left after the run's recount.
+    for i in (1..n).step_by(2) {
+        review(&env, &format!("p{i:03}"), REVIEW_A);
+    }
+    refresh_now(&m, true).unwrap();
+    assert_eq!(state(), (1, 0));
+    assert_eq!(
+        library(&m).last().unwrap(),
+        &("review".to_string(), n as u64, 1)
+    );
+
+    // A pause left behind (an interrupted run, long ago) while a project changes: the next
+    // library read recounts.
+    env.raw()
+        .execute("UPDATE lib_state SET live = 0, since = 1", [])
+        .unwrap();
+    review(&env, "p000", REVIEW_B);
+    skillmeat_cache::refresh::refresh_project_now(
+        &m,
+        &env.root.join("p000").display().to_string(),
+        true,
+    )
+    .unwrap();
+    assert_eq!(
+        library(&m).last().unwrap(),
+        &("review".to_string(), n as u64, 2)
+    );
+    assert_eq!(state(), (1, 0));
+}

@@ -16,11 +16,55 @@ pub const DEFAULT_LIBRARY_LIMIT: u64 = 50;
 /// Largest file [`CacheManager::variant_diff`] reads.
 pub const MAX_DIFF_BYTES: u64 = 1 << 20;
 
+/// A refresh run of at least this many projects rebuilds the library in one pass at its end
+/// instead of keeping it row by row (the triggers cost more than one recount there).
+pub const BULK_MIN_PROJECTS: usize = 50;
+/// A pause older than this is taken as an interrupted run: the next read rebuilds.
+pub const STALE_PAUSE_MS: i64 = 10 * 60 * 1000;
+
 impl CacheManager {
+    /// Before a refresh run of `projects` projects: sets the library's triggers aside when
+    /// the run is large ([`BULK_MIN_PROJECTS`]). Returns whether it did; pass that to
+    /// [`CacheManager::library_run_end`].
+    pub fn library_run_begin(&self, projects: usize) -> bool {
+        projects >= BULK_MIN_PROJECTS
+            && !self.inner.store.is_read_only()
+            && self
+                .inner
+                .store
+                .library_pause(crate::store::now_ms())
+                .is_ok()
+    }
+
+    /// After a run begun with [`CacheManager::library_run_begin`] returning true: recounts
+    /// the library when an artifact was written meanwhile (by this run or any other writer),
+    /// else turns the triggers back on. Best effort: a failure leaves the pause, which the
+    /// next library read repairs.
+    pub fn library_run_end(&self, paused: bool) {
+        if !paused {
+            return;
+        }
+        if let Err(e) = self.inner.store.library_resume() {
+            tracing::warn!("library: could not finish the run's recount: {e}");
+        }
+    }
+
+    /// Rebuilds the library when a pause was left behind by an interrupted run.
+    fn library_heal(&self) -> Result<()> {
+        if let Some(since) = self.inner.store.library_paused_since()?
+            && crate::store::now_ms().saturating_sub(since) > STALE_PAUSE_MS
+            && !self.inner.store.is_read_only()
+        {
+            self.inner.store.library_rebuild()?;
+        }
+        Ok(())
+    }
+
     /// One page of the library: every artifact identity (kind, plugin, name) across projects
     /// with its copies, variants, managed copies, cost, scopes and the collection's variant.
     pub fn library(&self, q: &LibraryQuery) -> Result<Page<LibraryEntry>> {
         check_page(q.skip, q.limit)?;
+        self.library_heal()?;
         let mut page = self
             .inner
             .store
@@ -212,6 +256,7 @@ impl CacheManager {
     /// projects whose startup context exceeds [`HEAVY_FACTOR`] × the median
     /// (`heavy_context`). At most [`MAX_FINDINGS_PER_CODE`] of each, the worst first.
     pub fn findings(&self) -> Result<Vec<Finding>> {
+        self.library_heal()?;
         let mut out = Vec::new();
         let drifted = self.inner.store.library_page(
             &LibraryQuery {

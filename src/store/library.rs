@@ -83,7 +83,79 @@ fn opt_plugin(p: String) -> Option<String> {
 const USER_TOTAL: &str =
     "(SELECT ifnull(sum(u.cost_tokens), 0) FROM projects u WHERE u.origin = 'user')";
 
+/// Recounts the library tables from the artifacts in one pass (the triggers stand aside).
+const REBUILD: &str = "
+UPDATE lib_state SET live = 0 WHERE id = 1;
+DELETE FROM lib_identities;
+DELETE FROM lib_variants;
+INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+        n_user, n_project, n_local, n_plugin, n_managed)
+    SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT substr(content_hash, 1, 16)),
+           sum(local_modified IS NOT NULL), sum(tokens), sum(scope = 'user'),
+           sum(scope = 'project'), sum(scope = 'local'), sum(scope = 'plugin'),
+           sum(scope = 'managed')
+    FROM artifacts WHERE kind <> 'memory'
+    GROUP BY kind, ifnull(plugin, ''), name;
+INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+    SELECT kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16), count(*)
+    FROM artifacts WHERE kind <> 'memory'
+    GROUP BY kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16);
+UPDATE lib_state SET live = 1, since = NULL, dirty = 0 WHERE id = 1;
+";
+
 impl Store {
+    /// Sets the library's triggers aside (for a large refresh): from now until
+    /// [`Store::library_rebuild`], artifact writes leave the library tables alone.
+    pub fn library_pause(&self, now: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE lib_state SET live = 0, since = ifnull(since, ?1) WHERE id = 1",
+                [now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Recounts the library tables from the artifacts in one transaction and turns the
+    /// triggers back on.
+    pub fn library_rebuild(&self) -> Result<()> {
+        self.write(|tx| {
+            tx.execute_batch(REBUILD)?;
+            Ok(())
+        })
+    }
+
+    /// Ends a pause: recounts when an artifact was written meanwhile, else just turns the
+    /// triggers back on. Returns whether it recounted.
+    pub fn library_resume(&self) -> Result<bool> {
+        self.write(|tx| {
+            let dirty: bool =
+                tx.query_row("SELECT dirty FROM lib_state WHERE id = 1", [], |r| r.get(0))?;
+            if dirty {
+                tx.execute_batch(REBUILD)?;
+            } else {
+                tx.execute(
+                    "UPDATE lib_state SET live = 1, since = NULL WHERE id = 1",
+                    [],
+                )?;
+            }
+            Ok(dirty)
+        })
+    }
+
+    /// When the triggers were set aside, if they are (`None`: the tables are live).
+    pub fn library_paused_since(&self) -> Result<Option<i64>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT CASE WHEN live THEN NULL ELSE ifnull(since, 0) END FROM lib_state WHERE id = 1",
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten())
+        })
+    }
+
     /// One page of library identities (collection fields left empty).
     pub fn library_page(&self, q: &LibraryQuery, limit: u64) -> Result<Page<LibraryEntry>> {
         let mut wh = vec!["1 = 1".to_string()];

@@ -200,8 +200,9 @@ UPDATE artifacts SET stamp = '';
 /// (`cost_tokens`). The library keeps one row per artifact identity (kind, plugin, name) with
 /// its copies, variants, managed copies, tokens and copies by scope, and one narrow row per
 /// variant (identity and the first 16 hex digits of the SkillMeat content hash) with its copy
-/// count, both kept by triggers on `artifacts`, so a library page and `where` read a few rows
-/// instead of grouping every artifact. Memory files are left out (each project's own by
+/// count, both kept by triggers on `artifacts` (or, during a large refresh, rebuilt in one pass
+/// at its end: `lib_state`), so a library page and `where` read a few rows instead of grouping
+/// every artifact. Memory files are left out (each project's own by
 /// nature). The next refresh rescans every project once (skills re-read) to fill the new data.
 const V5: &str = r#"
 ALTER TABLE artifacts ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
@@ -229,6 +230,16 @@ CREATE TABLE lib_variants (
     copies INTEGER NOT NULL,
     PRIMARY KEY (kind, plugin, name, hash16)
 ) WITHOUT ROWID;
+-- `live` = 0 while a large refresh runs: the triggers stand aside and the tables are rebuilt
+-- in one pass at its end (`since`: when that began, so an interrupted run is noticed; `dirty`:
+-- an artifact was written meanwhile, so the end recounts).
+CREATE TABLE lib_state (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    live  INTEGER NOT NULL,
+    since INTEGER,
+    dirty INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO lib_state(id, live, since) VALUES (1, 1, NULL);
 INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
         n_user, n_project, n_local, n_plugin, n_managed)
     SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT substr(content_hash, 1, 16)),
@@ -243,16 +254,17 @@ INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
     GROUP BY kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16);
 
 -- A variant appearing or vanishing changes its identity's variant count.
-CREATE TRIGGER lib_variants_ai AFTER INSERT ON lib_variants BEGIN
+CREATE TRIGGER lib_variants_ai AFTER INSERT ON lib_variants WHEN (SELECT live FROM lib_state WHERE id = 1) BEGIN
     UPDATE lib_identities SET variants = variants + 1
         WHERE kind = new.kind AND plugin = new.plugin AND name = new.name;
 END;
-CREATE TRIGGER lib_variants_ad AFTER DELETE ON lib_variants BEGIN
+CREATE TRIGGER lib_variants_ad AFTER DELETE ON lib_variants WHEN (SELECT live FROM lib_state WHERE id = 1) BEGIN
     UPDATE lib_identities SET variants = variants - 1
         WHERE kind = old.kind AND plugin = old.plugin AND name = old.name;
 END;
 
-CREATE TRIGGER artifacts_lib_ai AFTER INSERT ON artifacts WHEN new.kind <> 'memory' BEGIN
+CREATE TRIGGER artifacts_lib_ai AFTER INSERT ON artifacts
+    WHEN new.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
     INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
             n_user, n_project, n_local, n_plugin, n_managed)
         VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
@@ -268,7 +280,8 @@ CREATE TRIGGER artifacts_lib_ai AFTER INSERT ON artifacts WHEN new.kind <> 'memo
         VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
         ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
 END;
-CREATE TRIGGER artifacts_lib_ad AFTER DELETE ON artifacts WHEN old.kind <> 'memory' BEGIN
+CREATE TRIGGER artifacts_lib_ad AFTER DELETE ON artifacts
+    WHEN old.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
     UPDATE lib_identities SET copies = copies - 1,
             managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens,
             n_user = n_user - (old.scope = 'user'), n_project = n_project - (old.scope = 'project'),
@@ -287,7 +300,7 @@ CREATE TRIGGER artifacts_lib_ad AFTER DELETE ON artifacts WHEN old.kind <> 'memo
 END;
 CREATE TRIGGER artifacts_lib_au_old
     AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
-    WHEN old.kind <> 'memory' BEGIN
+    WHEN old.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
     UPDATE lib_identities SET copies = copies - 1,
             managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens,
             n_user = n_user - (old.scope = 'user'), n_project = n_project - (old.scope = 'project'),
@@ -306,7 +319,7 @@ CREATE TRIGGER artifacts_lib_au_old
 END;
 CREATE TRIGGER artifacts_lib_au_new
     AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
-    WHEN new.kind <> 'memory' BEGIN
+    WHEN new.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
     INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
             n_user, n_project, n_local, n_plugin, n_managed)
         VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
@@ -321,6 +334,19 @@ CREATE TRIGGER artifacts_lib_au_new
     INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
         VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
         ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
+END;
+CREATE TRIGGER artifacts_lib_paused_ai AFTER INSERT ON artifacts
+    WHEN NOT (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1 AND dirty = 0;
+END;
+CREATE TRIGGER artifacts_lib_paused_ad AFTER DELETE ON artifacts
+    WHEN NOT (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1 AND dirty = 0;
+END;
+CREATE TRIGGER artifacts_lib_paused_au
+    AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
+    WHEN NOT (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1 AND dirty = 0;
 END;
 UPDATE projects SET tree_stamp = NULL;
 -- Skills are read again once: the listing needs `disable-model-invocation` and `when_to_use`.
