@@ -44,7 +44,12 @@ impl CacheManager {
         if !paused {
             return;
         }
-        if let Err(e) = self.inner.store.library_resume() {
+        let r = self.inner.store.library_resume();
+        if let Ok(true) = r {
+            // The recount's pages are all in the WAL: fold them into the file now.
+            let _ = self.inner.store.checkpoint();
+        }
+        if let Err(e) = r {
             tracing::warn!("library: could not finish the run's recount: {e}");
         }
     }

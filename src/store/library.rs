@@ -88,18 +88,27 @@ const REBUILD: &str = "
 UPDATE lib_state SET live = 0 WHERE id = 1;
 DELETE FROM lib_identities;
 DELETE FROM lib_variants;
-INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
-        n_user, n_project, n_local, n_plugin, n_managed)
-    SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT substr(content_hash, 1, 16)),
+CREATE TEMP TABLE IF NOT EXISTS lib_scan (
+    kind TEXT, plugin TEXT, name TEXT, hash16 TEXT, copies INTEGER, managed INTEGER,
+    tokens INTEGER, n_user INTEGER, n_project INTEGER, n_local INTEGER, n_plugin INTEGER,
+    n_managed INTEGER
+);
+DELETE FROM temp.lib_scan;
+INSERT INTO temp.lib_scan
+    SELECT kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16), count(*),
            sum(local_modified IS NOT NULL), sum(tokens), sum(scope = 'user'),
            sum(scope = 'project'), sum(scope = 'local'), sum(scope = 'plugin'),
            sum(scope = 'managed')
     FROM artifacts WHERE kind <> 'memory'
-    GROUP BY kind, ifnull(plugin, ''), name;
-INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
-    SELECT kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16), count(*)
-    FROM artifacts WHERE kind <> 'memory'
     GROUP BY kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16);
+INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+    SELECT kind, plugin, name, hash16, copies FROM temp.lib_scan;
+INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+        n_user, n_project, n_local, n_plugin, n_managed)
+    SELECT kind, plugin, name, sum(copies), count(*), sum(managed), sum(tokens), sum(n_user),
+           sum(n_project), sum(n_local), sum(n_plugin), sum(n_managed)
+    FROM temp.lib_scan GROUP BY kind, plugin, name;
+DELETE FROM temp.lib_scan;
 UPDATE lib_state SET live = 1, since = NULL, dirty = 0 WHERE id = 1;
 ";
 
