@@ -336,17 +336,17 @@ CREATE TRIGGER artifacts_lib_au_new
         ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
 END;
 CREATE TRIGGER artifacts_lib_paused_ai AFTER INSERT ON artifacts
-    WHEN NOT (SELECT live FROM lib_state WHERE id = 1) BEGIN
-    UPDATE lib_state SET dirty = 1 WHERE id = 1 AND dirty = 0;
+    WHEN (SELECT live = 0 AND dirty = 0 FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1;
 END;
 CREATE TRIGGER artifacts_lib_paused_ad AFTER DELETE ON artifacts
-    WHEN NOT (SELECT live FROM lib_state WHERE id = 1) BEGIN
-    UPDATE lib_state SET dirty = 1 WHERE id = 1 AND dirty = 0;
+    WHEN (SELECT live = 0 AND dirty = 0 FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1;
 END;
 CREATE TRIGGER artifacts_lib_paused_au
     AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
-    WHEN NOT (SELECT live FROM lib_state WHERE id = 1) BEGIN
-    UPDATE lib_state SET dirty = 1 WHERE id = 1 AND dirty = 0;
+    WHEN (SELECT live = 0 AND dirty = 0 FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1;
 END;
 UPDATE projects SET tree_stamp = NULL;
 -- Skills are read again once: the listing needs `disable-model-invocation` and `when_to_use`.
