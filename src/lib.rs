@@ -5,10 +5,12 @@
 //! milliseconds. Every way into the cache (CLI, tray app, watcher, schedule) goes through
 //! [`CacheManager`]. The engine knows nothing of Tauri.
 
+pub mod budget;
 pub mod claude;
 pub mod collection;
 pub mod config;
 pub mod corpus;
+pub mod cost;
 pub mod discover;
 pub mod error;
 pub mod events;
@@ -16,6 +18,7 @@ pub mod frontmatter;
 pub mod fsutil;
 pub mod hash;
 pub mod humanize;
+pub mod library;
 pub mod loading;
 pub mod manager;
 pub mod model;

@@ -208,6 +208,12 @@ pub fn problem_of(a: &ScannedArtifact) -> Option<&'static str> {
     {
         return Some("dangling_import");
     }
+    // The skill listing (see `crate::budget`).
+    match a.extra.get("listing").and_then(|l| l.as_str()) {
+        Some("cut") => return Some("description_cut"),
+        Some("dropped") => return Some("listing_over_budget"),
+        _ => {}
+    }
     None
 }
 
@@ -257,8 +263,22 @@ pub fn problem_detail(
                 list.join(", ")
             )
         }
+        // Source: https://code.claude.com/docs/en/skills (listing budget, description cap).
+        "description_cut" => format!(
+            "{noun} `{name}`: its description is longer than the {} characters Claude Code lists; the rest is cut (shorten it, or raise skillListingMaxDescChars)",
+            num(extra, "max_desc_chars")
+        ),
+        "listing_over_budget" => format!(
+            "{noun} `{name}`: the skill listing is {} characters, over its budget of {}; Claude Code drops the descriptions of the least-used skills and this long one is among the first worth shortening (or set disable-model-invocation: true, or raise skillListingBudgetFraction)",
+            num(extra, "listing_chars"),
+            num(extra, "listing_budget")
+        ),
         other => format!("{noun} `{name}`: {other}"),
     }
+}
+
+fn num(extra: &serde_json::Value, key: &str) -> u64 {
+    extra.get(key).and_then(|v| v.as_u64()).unwrap_or(0)
 }
 
 #[cfg(test)]

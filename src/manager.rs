@@ -3,6 +3,7 @@
 //! announcing what happened on the event bus. Cheap to clone, safe to share across threads.
 
 mod claude_ctx;
+pub mod library;
 
 use crate::claude::claude_json::ClaudeJsonReader;
 use crate::claude::context::UserContext;

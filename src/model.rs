@@ -500,6 +500,11 @@ pub struct Project {
     /// malformed frontmatter, or a dangling `@import`.
     #[serde(default)]
     pub problems: u32,
+    /// Estimated tokens a Claude Code session started here loads before the first prompt:
+    /// the project's loaded items plus what reaches it from the user scope (see
+    /// [`crate::cost`]; the breakdown is [`crate::CacheManager::project_cost`]).
+    #[serde(default)]
+    pub context_tokens: u64,
 }
 
 /// A project with its artifacts, as `show` and the dashboard's project view need it.

@@ -419,7 +419,17 @@ impl RefreshJob {
         let plan = blocking(move || m.plan_refresh(force)).await?;
         let considered = plan.considered;
         let planned = plan.ids.len();
-        let mut report = self.refresh_and_wait(plan.ids, force).await?;
+        // A large run recounts the library once at its end (see `manager/library.rs`).
+        let m = self.inner.manager.clone();
+        let paused = blocking(move || Ok(m.library_run_begin(planned))).await?;
+        let result = self.refresh_and_wait(plan.ids, force).await;
+        let m = self.inner.manager.clone();
+        blocking(move || {
+            m.library_run_end(paused);
+            Ok(())
+        })
+        .await?;
+        let mut report = result?;
         report.considered = considered;
         report.skipped = considered.saturating_sub(planned);
         report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

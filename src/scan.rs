@@ -75,6 +75,9 @@ pub struct ScannedArtifact {
     pub loaded: bool,
     /// Why not (derived).
     pub not_loaded: Option<NotLoaded>,
+    /// Estimated tokens it adds to a session's startup context (derived, see
+    /// [`crate::cost`]); not part of the fingerprint (a derived figure, not a modification).
+    pub tokens: u32,
 }
 
 impl ScannedArtifact {
@@ -362,6 +365,7 @@ fn scan_inner(
     snap.artifacts
         .dedup_by(|a, b| a.kind == b.kind && a.path == b.path);
     crate::loading::resolve(project, &mut snap, ctx);
+    crate::cost::annotate(project, &mut snap, ctx);
     (snap, stamps)
 }
 
@@ -401,6 +405,7 @@ fn claude_json_server(e: &McpEntry) -> ScannedArtifact {
         plugin: None,
         loaded: true,
         not_loaded: None,
+        tokens: 0,
     }
 }
 
@@ -575,6 +580,13 @@ impl Scanner<'_> {
                 "files": listing.files.len(),
                 "allowed_tools": fm.text("allowed-tools"),
             });
+            // What the skill listing needs (see `crate::budget`), only when set.
+            if fm.text("disable-model-invocation").as_deref() == Some("true") {
+                art.extra["disable_model_invocation"] = json!(true);
+            }
+            if let Some(w) = fm.text("when_to_use") {
+                art.extra["when_to_use_chars"] = json!(w.chars().count());
+            }
             self.snap.artifacts.push(art);
         }
     }
@@ -852,6 +864,7 @@ impl Scanner<'_> {
                         plugin: None,
                         loaded: true,
                         not_loaded: None,
+                        tokens: 0,
                     });
                 }
             }
@@ -903,6 +916,7 @@ impl Scanner<'_> {
                 plugin: None,
                 loaded: true,
                 not_loaded: None,
+                tokens: 0,
             });
         }
     }
@@ -1069,6 +1083,7 @@ fn artifact_from_frontmatter(
         plugin: None,
         loaded: true,
         not_loaded: None,
+        tokens: 0,
     }
 }
 

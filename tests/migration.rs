@@ -149,7 +149,7 @@ fn a_version_3_cache_gains_scopes_and_loading_in_place() {
         .raw()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert!(v >= 4, "migrated past version 4: {v}");
+    assert_eq!(v, schema::SCHEMA_VERSION);
     let before = m.get_project(&path).unwrap();
     assert_eq!(before.artifacts.len(), 1);
     let a = &before.artifacts[0];
@@ -169,4 +169,70 @@ fn a_version_3_cache_gains_scopes_and_loading_in_place() {
     );
     assert_eq!(after.project.problems, 1);
     assert_eq!(names(&m, "child").0, 1);
+}
+
+#[test]
+fn a_version_4_cache_gains_the_library_and_costs_in_place() {
+    // Schema 6 adds `tokens` to artifacts, `cost_tokens` to projects and the trigger-kept
+    // library tables, filled from the rows already there (memory files left out); the next
+    // refresh fills the costs.
+    let env = TestEnv::new();
+    let alpha = env.project("alpha");
+    alpha.skill("review", "review", "Review the change");
+    let beta = env.project("beta");
+    beta.skill("review", "review", "Review it differently");
+    std::fs::create_dir_all(env.db.parent().unwrap()).unwrap();
+    {
+        let mut c = rusqlite::Connection::open(&env.db).unwrap();
+        schema::migrate_to(&mut c, 4).unwrap();
+        for (i, p) in [&alpha, &beta].iter().enumerate() {
+            c.execute(
+                "INSERT INTO projects(id, path, name, created_at, updated_at, refreshed_at, n_skill)
+                 VALUES (?1, ?2, ?3, 1, 1, 1, 1)",
+                rusqlite::params![project_id_for(&p.key()), p.key(), format!("p{i}")],
+            )
+            .unwrap();
+            let rid = i as i64 + 1;
+            for (kind, name, path, hash) in [
+                ("skill", "review", ".claude/skills/review", format!("h{i}")),
+                ("memory", "CLAUDE.md", "CLAUDE.md", format!("m{i}")),
+            ] {
+                c.execute(
+                    "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash,
+                         frontmatter, source, stamp, fp, updated_at)
+                     VALUES (?1, ?2, ?3, '', ?4, ?5, 'ok', ?4, 'st', 'fp', 1)",
+                    rusqlite::params![rid, kind, name, path, hash],
+                )
+                .unwrap();
+            }
+        }
+    }
+    let m = env.open();
+    let v: i64 = env
+        .raw()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, schema::SCHEMA_VERSION);
+    let lib = m
+        .library(&skillmeat_cache::library::LibraryQuery::default())
+        .unwrap();
+    assert_eq!(lib.total, 1, "memory files stay out of the library");
+    assert_eq!(
+        (
+            lib.items[0].name.as_str(),
+            lib.items[0].copies,
+            lib.items[0].variants
+        ),
+        ("review", 2, 2)
+    );
+    refresh_now(&m, false).unwrap();
+    // "- review: Review the change\n" = 28 bytes → 7 tokens.
+    assert_eq!(
+        m.get_project(&alpha.key()).unwrap().project.context_tokens,
+        7
+    );
+    let lib = m
+        .library(&skillmeat_cache::library::LibraryQuery::default())
+        .unwrap();
+    assert_eq!((lib.items[0].copies, lib.items[0].variants), (2, 2));
 }

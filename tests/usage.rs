@@ -628,7 +628,7 @@ fn a_version_4_cache_gains_the_usage_tables() {
         .raw()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, skillmeat_cache::store::schema::SCHEMA_VERSION);
     assert_eq!(m.usage_status().unwrap().uses, 0);
 }
 

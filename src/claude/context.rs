@@ -23,6 +23,8 @@ pub struct UserContext {
     pub managed: SettingsView,
     /// The managed folder.
     pub managed_dir: PathBuf,
+    /// The listing entries of the user's model-invocable skills (see [`crate::budget`]).
+    pub skill_listing: Vec<crate::budget::Entry>,
     /// A fingerprint of the above.
     pub digest: String,
 }
@@ -34,13 +36,20 @@ impl UserContext {
         let (settings, _) = SettingsView::read(&config_dir.join("settings.json"));
         let (managed, _) = SettingsView::read(&managed_dir.join("managed-settings.json"));
         let mut skill_names = BTreeSet::new();
+        let mut skill_listing = Vec::new();
         if let Ok(rd) = std::fs::read_dir(config_dir.join("skills")) {
             for e in rd.filter_map(|e| e.ok()) {
-                if e.path().join("SKILL.md").is_file() {
-                    skill_names.insert(e.file_name().to_string_lossy().to_string());
+                let file = e.path().join("SKILL.md");
+                if file.is_file() {
+                    let dir = e.file_name().to_string_lossy().to_string();
+                    if let Some(entry) = listing_entry(&file, &dir) {
+                        skill_listing.push(entry);
+                    }
+                    skill_names.insert(dir);
                 }
             }
         }
+        skill_listing.sort_by(|a, b| a.name.cmp(&b.name));
         let (installed_plugins, problem) = plugins::installed(config_dir);
         if let Some(p) = problem {
             tracing::warn!("{p}");
@@ -49,7 +58,7 @@ impl UserContext {
             format!(
                 "{}\u{0}{:?}\u{0}{}\u{0}{}\u{0}{}",
                 serde_json::to_string(&settings).unwrap_or_default(),
-                skill_names,
+                (&skill_names, &skill_listing),
                 serde_json::to_string(&installed_plugins).unwrap_or_default(),
                 serde_json::to_string(&managed).unwrap_or_default(),
                 managed_files_stamp(managed_dir),
@@ -60,6 +69,7 @@ impl UserContext {
         UserContext {
             settings,
             skill_names,
+            skill_listing,
             installed_plugins,
             managed,
             managed_dir: managed_dir.to_path_buf(),
@@ -94,6 +104,33 @@ impl UserContext {
         }
         s
     }
+}
+
+/// The listing entry of a user skill (`None` when the model may not invoke it).
+fn listing_entry(file: &Path, dir: &str) -> Option<crate::budget::Entry> {
+    let meta = std::fs::metadata(file).ok()?;
+    let head = if meta.len() > 256 * 1024 {
+        Vec::new()
+    } else {
+        std::fs::read(file).unwrap_or_default()
+    };
+    let fm = crate::frontmatter::parse(&String::from_utf8_lossy(&head));
+    let mut extra = serde_json::json!({});
+    if fm.text("disable-model-invocation").as_deref() == Some("true") {
+        extra["disable_model_invocation"] = true.into();
+    }
+    if let Some(w) = fm.text("when_to_use") {
+        extra["when_to_use_chars"] = w.chars().count().into();
+    }
+    let name = fm.text("name").unwrap_or_else(|| dir.to_string());
+    let desc = fm.text("description").unwrap_or_default();
+    crate::budget::entry_of(
+        crate::model::ArtifactKind::Skill,
+        true,
+        &name,
+        &desc,
+        &extra,
+    )
 }
 
 /// Stamps of the managed files whose content becomes items (hooks, `CLAUDE.md`).

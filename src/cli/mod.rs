@@ -1,5 +1,6 @@
 //! Argument parsing and the commands of `skillmeat-cache`.
 
+mod library;
 mod table;
 mod usage;
 mod watch;
@@ -162,6 +163,16 @@ enum Command {
     /// Keep the cache fresh in the foreground: schedule, file watching, printing each event
     /// (JSON lines with --json) until Ctrl-C or SIGTERM.
     Watch,
+    /// Every artifact across projects: copies, variants (drift), SkillMeat state, cost.
+    Library(library::LibraryArgs),
+    /// Every copy of an artifact, grouped by variant, with its projects.
+    Where(library::WhereArgs),
+    /// A unified diff of two copies (ids from `where --json`), read from disk now.
+    Diff(library::DiffArgs),
+    /// Estimated startup context in tokens: every project ranked, or one project's items.
+    Cost(library::CostArgs),
+    /// Cross-project findings: drift, copies differing from the user scope's, heavy projects.
+    Findings,
     /// Read or change settings in ~/.skillmeat/config.toml [cache].
     Config {
         #[command(subcommand)]
@@ -703,6 +714,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 println!("removed {path} ({id}); `add` brings it back");
             }
         }
+        Command::Library(a) => library::library(&m, &a, json)?,
+        Command::Where(a) => library::where_is(&m, &a, json)?,
+        Command::Diff(a) => library::diff(&m, &a, json)?,
+        Command::Cost(a) => library::cost(&m, &a, json)?,
+        Command::Findings => library::findings(&m, json)?,
         Command::Changes { limit } => {
             let c = m.recent_changes(limit)?;
             if json {

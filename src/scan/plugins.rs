@@ -108,6 +108,7 @@ impl Scanner<'_> {
                 plugin: Some(id.clone()),
                 loaded: reason.is_none(),
                 not_loaded: reason,
+                tokens: 0,
             };
             item.content_hash = crate::hash::hash_bytes(item.extra.to_string().as_bytes());
             self.snap.artifacts.push(item);

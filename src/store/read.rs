@@ -176,7 +176,7 @@ pub struct ProjectRef {
     pub refreshed: bool,
 }
 
-const PROJECT_COLS: &str = "id, path, name, description, origin, missing, error, refreshed_at, invalidated_at, invalidated_reason, created_at, n_skill, n_agent, n_command, n_hook, n_mcp_server, n_outdated, n_modified, claude_md, profiles, notes, n_memory, n_rule, n_output_style, n_plugin, n_problems";
+const PROJECT_COLS: &str = "id, path, name, description, origin, missing, error, refreshed_at, invalidated_at, invalidated_reason, created_at, n_skill, n_agent, n_command, n_hook, n_mcp_server, n_outdated, n_modified, claude_md, profiles, notes, n_memory, n_rule, n_output_style, n_plugin, n_problems, cost_tokens + CASE WHEN origin = 'user' THEN 0 ELSE (SELECT ifnull(sum(u.cost_tokens), 0) FROM projects u WHERE u.origin = 'user') END";
 
 /// SQL computing a project's status; `?1` is the stale-before time (unix ms).
 const STATUS_SQL: &str = "CASE WHEN missing IS NOT NULL THEN 'missing' WHEN error IS NOT NULL THEN 'error' WHEN refreshed_at IS NULL OR invalidated_at IS NOT NULL OR refreshed_at < ?1 THEN 'stale' ELSE 'fresh' END";
@@ -246,6 +246,7 @@ fn project_from_row(r: &Row<'_>, stale_before: i64) -> rusqlite::Result<Project>
         profiles: serde_json::from_str(&r.get::<_, String>(19)?).unwrap_or_default(),
         notes,
         problems: r.get(25)?,
+        context_tokens: r.get::<_, i64>(26)?.max(0) as u64,
     })
 }
 
@@ -428,7 +429,7 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT a.kind, a.name, a.description, a.path, a.content_hash, a.frontmatter, a.version, a.tags, a.aliases,
                         a.local_modified, a.outdated, a.upstream_version, a.version_cmp, a.extra, a.source, a.stamp,
-                        a.scope, a.plugin, a.loaded, a.not_loaded
+                        a.scope, a.plugin, a.loaded, a.not_loaded, a.tokens
                  FROM artifacts a JOIN projects p ON p.rid = a.project_rid WHERE p.id = ?1",
             )?;
             let rows = stmt
@@ -454,6 +455,7 @@ impl Store {
                         plugin: r.get(17)?,
                         loaded: r.get(18)?,
                         not_loaded: r.get::<_, Option<String>>(19)?.and_then(|v| NotLoaded::parse(&v)),
+                        tokens: r.get(20)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes (stored in `PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Marker stored in `meta` so a foreign SQLite file is never mistaken for a cache.
 pub const APP_MARKER: &str = "skillmeat-tray-cache";
@@ -242,8 +242,166 @@ CREATE INDEX usage_events_nid ON usage_events(nid, at);
 CREATE INDEX usage_events_fid ON usage_events(fid);
 "#;
 
+/// Version 6: across projects. Every artifact carries its estimated context cost in tokens
+/// (`tokens`, see [`crate::cost`]) and every project the sum over its loaded items
+/// (`cost_tokens`). The library keeps one row per artifact identity (kind, plugin, name) with
+/// its copies, variants, managed copies, tokens and copies by scope, and one narrow row per
+/// variant (identity and the first 16 hex digits of the SkillMeat content hash) with its copy
+/// count, both kept by triggers on `artifacts` (or, during a large refresh, rebuilt in one pass
+/// at its end: `lib_state`), so a library page and `where` read a few rows instead of grouping
+/// every artifact. Memory files are left out (each project's own by
+/// nature). The next refresh rescans every project once (skills re-read) to fill the new data.
+const V6: &str = r#"
+ALTER TABLE artifacts ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE projects ADD COLUMN cost_tokens INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE lib_identities (
+    kind      TEXT NOT NULL,
+    plugin    TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    copies    INTEGER NOT NULL,
+    variants  INTEGER NOT NULL,
+    managed   INTEGER NOT NULL,
+    tokens    INTEGER NOT NULL,
+    n_user    INTEGER NOT NULL,
+    n_project INTEGER NOT NULL,
+    n_local   INTEGER NOT NULL,
+    n_plugin  INTEGER NOT NULL,
+    n_managed INTEGER NOT NULL,
+    PRIMARY KEY (kind, plugin, name)
+) WITHOUT ROWID;
+CREATE TABLE lib_variants (
+    kind   TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    hash16 TEXT NOT NULL,
+    copies INTEGER NOT NULL,
+    PRIMARY KEY (kind, plugin, name, hash16)
+) WITHOUT ROWID;
+-- `live` = 0 while a large refresh runs: the triggers stand aside and the tables are rebuilt
+-- in one pass at its end (`since`: when that began, so an interrupted run is noticed; `dirty`:
+-- an artifact was written meanwhile, so the end recounts).
+CREATE TABLE lib_state (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    live  INTEGER NOT NULL,
+    since INTEGER,
+    dirty INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO lib_state(id, live, since) VALUES (1, 1, NULL);
+INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+        n_user, n_project, n_local, n_plugin, n_managed)
+    SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT substr(content_hash, 1, 16)),
+           sum(local_modified IS NOT NULL), sum(tokens), sum(scope = 'user'),
+           sum(scope = 'project'), sum(scope = 'local'), sum(scope = 'plugin'),
+           sum(scope = 'managed')
+    FROM artifacts WHERE kind <> 'memory'
+    GROUP BY kind, ifnull(plugin, ''), name;
+INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+    SELECT kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16), count(*)
+    FROM artifacts WHERE kind <> 'memory'
+    GROUP BY kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16);
+
+-- A variant appearing or vanishing changes its identity's variant count.
+CREATE TRIGGER lib_variants_ai AFTER INSERT ON lib_variants WHEN (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_identities SET variants = variants + 1
+        WHERE kind = new.kind AND plugin = new.plugin AND name = new.name;
+END;
+CREATE TRIGGER lib_variants_ad AFTER DELETE ON lib_variants WHEN (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_identities SET variants = variants - 1
+        WHERE kind = old.kind AND plugin = old.plugin AND name = old.name;
+END;
+
+CREATE TRIGGER artifacts_lib_ai AFTER INSERT ON artifacts
+    WHEN new.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+            n_user, n_project, n_local, n_plugin, n_managed)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
+            new.local_modified IS NOT NULL, new.tokens, new.scope = 'user',
+            new.scope = 'project', new.scope = 'local', new.scope = 'plugin',
+            new.scope = 'managed')
+        ON CONFLICT(kind, plugin, name) DO UPDATE SET copies = copies + 1,
+            managed = managed + excluded.managed, tokens = tokens + excluded.tokens,
+            n_user = n_user + excluded.n_user, n_project = n_project + excluded.n_project,
+            n_local = n_local + excluded.n_local, n_plugin = n_plugin + excluded.n_plugin,
+            n_managed = n_managed + excluded.n_managed;
+    INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
+        ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
+END;
+CREATE TRIGGER artifacts_lib_ad AFTER DELETE ON artifacts
+    WHEN old.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_identities SET copies = copies - 1,
+            managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens,
+            n_user = n_user - (old.scope = 'user'), n_project = n_project - (old.scope = 'project'),
+            n_local = n_local - (old.scope = 'local'), n_plugin = n_plugin - (old.scope = 'plugin'),
+            n_managed = n_managed - (old.scope = 'managed')
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name;
+    UPDATE lib_variants SET copies = copies - 1
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND hash16 = substr(old.content_hash, 1, 16);
+    DELETE FROM lib_variants
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND hash16 = substr(old.content_hash, 1, 16) AND copies <= 0;
+    DELETE FROM lib_identities
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND copies <= 0;
+END;
+CREATE TRIGGER artifacts_lib_au_old
+    AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
+    WHEN old.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_identities SET copies = copies - 1,
+            managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens,
+            n_user = n_user - (old.scope = 'user'), n_project = n_project - (old.scope = 'project'),
+            n_local = n_local - (old.scope = 'local'), n_plugin = n_plugin - (old.scope = 'plugin'),
+            n_managed = n_managed - (old.scope = 'managed')
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name;
+    UPDATE lib_variants SET copies = copies - 1
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND hash16 = substr(old.content_hash, 1, 16);
+    DELETE FROM lib_variants
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND hash16 = substr(old.content_hash, 1, 16) AND copies <= 0;
+    DELETE FROM lib_identities
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND copies <= 0;
+END;
+CREATE TRIGGER artifacts_lib_au_new
+    AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
+    WHEN new.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
+    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+            n_user, n_project, n_local, n_plugin, n_managed)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
+            new.local_modified IS NOT NULL, new.tokens, new.scope = 'user',
+            new.scope = 'project', new.scope = 'local', new.scope = 'plugin',
+            new.scope = 'managed')
+        ON CONFLICT(kind, plugin, name) DO UPDATE SET copies = copies + 1,
+            managed = managed + excluded.managed, tokens = tokens + excluded.tokens,
+            n_user = n_user + excluded.n_user, n_project = n_project + excluded.n_project,
+            n_local = n_local + excluded.n_local, n_plugin = n_plugin + excluded.n_plugin,
+            n_managed = n_managed + excluded.n_managed;
+    INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
+        ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
+END;
+CREATE TRIGGER artifacts_lib_paused_ai AFTER INSERT ON artifacts
+    WHEN (SELECT live = 0 AND dirty = 0 FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1;
+END;
+CREATE TRIGGER artifacts_lib_paused_ad AFTER DELETE ON artifacts
+    WHEN (SELECT live = 0 AND dirty = 0 FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1;
+END;
+CREATE TRIGGER artifacts_lib_paused_au
+    AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
+    WHEN (SELECT live = 0 AND dirty = 0 FROM lib_state WHERE id = 1) BEGIN
+    UPDATE lib_state SET dirty = 1 WHERE id = 1;
+END;
+UPDATE projects SET tree_stamp = NULL;
+-- Skills are read again once: the listing needs `disable-model-invocation` and `when_to_use`.
+UPDATE artifacts SET stamp = '' WHERE kind = 'skill';
+"#;
+
 /// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Brings a database up to [`SCHEMA_VERSION`] inside one transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -295,6 +295,7 @@ struct Existing {
     name: String,
     stamp: String,
     loaded: bool,
+    tokens: u32,
 }
 
 fn apply_refresh_tx(
@@ -339,7 +340,7 @@ fn apply_refresh_tx(
     let mut existing: HashMap<(String, String), Existing> = HashMap::new();
     {
         let mut stmt = tx.prepare_cached(
-            "SELECT aid, kind, path, fp, name, stamp, loaded FROM artifacts WHERE project_rid = ?1",
+            "SELECT aid, kind, path, fp, name, stamp, loaded, tokens FROM artifacts WHERE project_rid = ?1",
         )?;
         let rows = stmt.query_map([rid], |r| {
             Ok((
@@ -350,6 +351,7 @@ fn apply_refresh_tx(
                     name: r.get(4)?,
                     stamp: r.get(5)?,
                     loaded: r.get(6)?,
+                    tokens: r.get(7)?,
                 },
             ))
         })?;
@@ -365,19 +367,21 @@ fn apply_refresh_tx(
         let mut insert = tx.prepare_cached(
             "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash, frontmatter, version, tags, aliases,
                  local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at,
-                 scope, plugin, loaded, not_loaded, problem)
+                 scope, plugin, loaded, not_loaded, problem, tokens)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                 ?20, ?21, ?22, ?23, ?24)",
+                 ?20, ?21, ?22, ?23, ?24, ?25)",
         )?;
         let mut update = tx.prepare_cached(
             "UPDATE artifacts SET name = ?2, description = ?3, content_hash = ?4, frontmatter = ?5, version = ?6, tags = ?7,
                  aliases = ?8, local_modified = ?9, outdated = ?10, upstream_version = ?11, version_cmp = ?12, extra = ?13,
                  source = ?14, stamp = ?15, fp = ?16, updated_at = ?17, scope = ?18, plugin = ?19,
-                 loaded = ?20, not_loaded = ?21, problem = ?22
+                 loaded = ?20, not_loaded = ?21, problem = ?22, tokens = ?23
              WHERE aid = ?1",
         )?;
         let mut restamp =
             tx.prepare_cached("UPDATE artifacts SET stamp = ?2, source = ?3 WHERE aid = ?1")?;
+        // A derived figure: a changed estimate alone is not a modification.
+        let mut retoken = tx.prepare_cached("UPDATE artifacts SET tokens = ?2 WHERE aid = ?1")?;
         for a in &snap.artifacts {
             counts.add(a.kind, 1);
             let problem = crate::loading::problem_of(a);
@@ -412,7 +416,8 @@ fn apply_refresh_tx(
                         a.plugin,
                         a.loaded,
                         a.not_loaded.map(|n| n.as_str()),
-                        problem
+                        problem,
+                        a.tokens
                     ])?;
                     changes.added.push(changed(a));
                 }
@@ -439,7 +444,8 @@ fn apply_refresh_tx(
                         a.plugin,
                         a.loaded,
                         a.not_loaded.map(|n| n.as_str()),
-                        problem
+                        problem,
+                        a.tokens
                     ])?;
                     if old.loaded
                         && !a.loaded
@@ -458,6 +464,9 @@ fn apply_refresh_tx(
                     // Same data; keep the new stamp so the next scan can skip the file.
                     if old.stamp != a.stamp {
                         restamp.execute(params![old.aid, a.stamp, a.source])?;
+                    }
+                    if old.tokens != a.tokens {
+                        retoken.execute(params![old.aid, a.tokens])?;
                     }
                 }
             }
@@ -518,7 +527,8 @@ fn apply_refresh_tx(
              updated_at = CASE WHEN ?16 THEN ?5 ELSE updated_at END,
              claude_md = ?7, profiles = ?8, notes = ?9, n_skill = ?10, n_agent = ?11, n_command = ?12, n_hook = ?13,
              n_mcp_server = ?14, n_outdated = ?15, n_modified = ?17, tree_stamp = ?18,
-             n_memory = ?19, n_rule = ?20, n_output_style = ?21, n_plugin = ?22, n_problems = ?23
+             n_memory = ?19, n_rule = ?20, n_output_style = ?21, n_plugin = ?22, n_problems = ?23,
+             cost_tokens = ?24
          WHERE rid = ?1",
         params![
             rid,
@@ -543,7 +553,8 @@ fn apply_refresh_tx(
             counts.rule,
             counts.output_style,
             counts.plugin,
-            n_problems
+            n_problems,
+            snap.artifacts.iter().map(|a| i64::from(a.tokens)).sum::<i64>()
         ],
     )?;
     if !changes.is_empty() {

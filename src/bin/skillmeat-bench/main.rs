@@ -3,6 +3,7 @@
 //! Run it in the release build (`make bench`).
 
 mod floor;
+mod library;
 mod usage;
 mod watch;
 
@@ -360,6 +361,9 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     );
     out.insert("get_project_ms".into(), json!(percentile(&mut get, 0.5)));
     out.extend(measure_search(&m, args.seed)?);
+    // Re-read: the one-change refreshes above may have moved a project's cost.
+    let projects = m.list_projects(&ProjectFilter::default())?.items;
+    out.extend(library::measure(&m, &projects, runs.max(200))?);
     out.insert("db_bytes".into(), json!(db_bytes));
     // The engine's own peak (before the watcher measurements generate more corpora).
     out.insert("peak_rss_mb".into(), peak_rss_mb());
