@@ -2,11 +2,13 @@
 //! corruption, read-only fallback), a writer connection and a pool of reader connections.
 //! Reads never wait for writes (WAL); writes are `BEGIN IMMEDIATE`, one transaction each.
 
+mod batch;
 mod read;
 pub mod schema;
 mod search;
 mod write;
 
+pub use batch::{BatchWrite, BatchWritten};
 pub use read::{ArtifactFilter, OutdatedSort, ProjectFilter, RecentChange, SearchSort};
 pub use read::{ProjectRef, RefreshState, StatusCounts};
 pub use search::SearchFilter;

@@ -101,18 +101,7 @@ impl Store {
     /// before `scan_started` (one later than that is kept: it may describe a newer change).
     /// Returns the project's display name.
     pub fn touch_refreshed(&self, project_id: &str, scan_started: i64) -> Result<String> {
-        self.write(|tx| {
-            tx.query_row(
-                "UPDATE projects SET refreshed_at = ?2,
-                     invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_reason END,
-                     invalidated_at = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_at END
-                 WHERE id = ?1 RETURNING name",
-                params![project_id, now_ms(), scan_started],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| CacheError::not_found("project", project_id))
-        })
+        self.write(|tx| touch_refreshed_tx(tx, project_id, scan_started))
     }
 
     /// Marks a project errored with `message`, keeping its last good data.
@@ -297,7 +286,25 @@ struct Existing {
     loaded: bool,
 }
 
-fn apply_refresh_tx(
+/// [`Store::touch_refreshed`] inside a transaction.
+pub(super) fn touch_refreshed_tx(
+    tx: &Transaction<'_>,
+    project_id: &str,
+    scan_started: i64,
+) -> Result<String> {
+    tx.prepare_cached(
+        "UPDATE projects SET refreshed_at = ?2,
+             invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_reason END,
+             invalidated_at = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_at END
+         WHERE id = ?1 RETURNING name",
+    )?
+    .query_row(params![project_id, now_ms(), scan_started], |r| r.get(0))
+    .optional()?
+    .ok_or_else(|| CacheError::not_found("project", project_id))
+}
+
+/// [`Store::apply_refresh`] inside a transaction.
+pub(super) fn apply_refresh_tx(
     tx: &Transaction<'_>,
     project_id: &str,
     upd: &ProjectUpdate<'_>,
