@@ -3,6 +3,7 @@
 //! Reads never wait for writes (WAL); writes are `BEGIN IMMEDIATE`, one transaction each.
 
 mod batch;
+mod insert;
 mod read;
 pub mod schema;
 mod search;
