@@ -1,5 +1,6 @@
 //! `CacheManager`: the one API every caller uses (CLI, tray, watcher, schedule). Reads answer
-//! from the store; refreshes discover, scan in parallel and write one transaction per project,
+//! from the store; refreshes discover, scan in parallel and write one transaction per project
+//! (or per batch of projects, on a refresh of many: see `batch`),
 //! announcing what happened on the event bus. Cheap to clone, safe to share across threads.
 
 mod batch;
