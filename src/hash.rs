@@ -227,24 +227,44 @@ pub fn hash_listing(listing: &Listing) -> io::Result<String> {
         return Err(too_large("the folder's files are"));
     }
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
     let mut budget = MAX_HASH_BYTES;
-    for f in &listing.files {
-        h.update(f.rel_posix());
-        let file = crate::fsutil::open_regular(&f.abs)?;
-        let mut file = file.take(budget + 1);
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
+    with_read_buffer(|buf| {
+        for f in &listing.files {
+            h.update(f.rel_posix());
+            let file = crate::fsutil::open_regular(&f.abs)?;
+            let mut file = file.take(budget + 1);
+            loop {
+                let n = file.read(buf)?;
+                if n == 0 {
+                    break;
+                }
+                budget = budget
+                    .checked_sub(n as u64)
+                    .ok_or_else(|| too_large("the folder's files are"))?;
+                h.update(&buf[..n]);
             }
-            budget = budget
-                .checked_sub(n as u64)
-                .ok_or_else(|| too_large("the folder's files are"))?;
-            h.update(&buf[..n]);
         }
-    }
+        Ok(())
+    })?;
     Ok(hex::encode(h.finalize()))
+}
+
+/// Runs `f` with this thread's 64 KiB read buffer: a scan hashes thousands of small files,
+/// and a fresh zeroed buffer for each cost more than reading most of them.
+fn with_read_buffer<T>(f: impl FnOnce(&mut [u8]) -> io::Result<T>) -> io::Result<T> {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.is_empty() {
+                buf.resize(64 * 1024, 0);
+            }
+            f(&mut buf)
+        }
+        // Re-entered (never in practice): a buffer of its own.
+        Err(_) => f(&mut vec![0u8; 64 * 1024]),
+    })
 }
 
 /// SkillMeat's directory hash, listing and hashing in one go.
@@ -264,20 +284,24 @@ pub fn hash_file_with_head(path: &Path) -> io::Result<(Option<String>, Vec<u8>)>
     let mut h = Sha256::new();
     h.update(&head);
     if head.len() == HEAD_BYTES {
-        let mut buf = vec![0u8; 64 * 1024];
         let mut rest = file.take(MAX_HASH_BYTES - HEAD_BYTES as u64 + 1);
         let mut read = HEAD_BYTES as u64;
-        loop {
-            let n = rest.read(&mut buf)?;
-            if n == 0 {
-                break;
+        let whole = with_read_buffer(|buf| {
+            loop {
+                let n = rest.read(buf)?;
+                if n == 0 {
+                    return Ok(true);
+                }
+                read += n as u64;
+                if read > MAX_HASH_BYTES {
+                    // Grew past the cap while being read.
+                    return Ok(false);
+                }
+                h.update(&buf[..n]);
             }
-            read += n as u64;
-            if read > MAX_HASH_BYTES {
-                // Grew past the cap while being read.
-                return Ok((None, head));
-            }
-            h.update(&buf[..n]);
+        })?;
+        if !whole {
+            return Ok((None, head));
         }
     }
     Ok((Some(hex::encode(h.finalize())), head))

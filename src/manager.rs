@@ -1,9 +1,13 @@
 //! `CacheManager`: the one API every caller uses (CLI, tray, watcher, schedule). Reads answer
-//! from the store; refreshes discover, scan in parallel and write one transaction per project,
+//! from the store; refreshes discover, scan in parallel and write one transaction per project
+//! (or per batch of projects, on a refresh of many: see `batch`),
 //! announcing what happened on the event bus. Cheap to clone, safe to share across threads.
 
+mod batch;
 mod claude_ctx;
 pub mod library;
+
+use batch::{Prepared, Scanned};
 
 use crate::claude::claude_json::ClaudeJsonReader;
 use crate::claude::context::UserContext;
@@ -18,7 +22,7 @@ use crate::model::{
 };
 use crate::scan::{PrevIndex, scan_project_in, tree_stamp_in};
 use crate::store::{
-    ArtifactFilter, NewProject, OutdatedSort, ProjectFilter, ProjectUpdate, RecentChange,
+    ArtifactFilter, BatchWritten, NewProject, OutdatedSort, ProjectFilter, RecentChange,
     SearchSort, Store, now_ms,
 };
 use std::collections::{BTreeMap, HashSet};
@@ -553,71 +557,115 @@ impl CacheManager {
         path: &str,
         collection: &Collection,
     ) -> Result<ProjectRefresh> {
+        let prepared = self.prepare_refresh(id, path, collection)?;
+        let written = match &prepared.scan {
+            None => BatchWritten::Touched(
+                self.inner
+                    .store
+                    .touch_refreshed(&prepared.id, prepared.scan_started)?,
+            ),
+            Some(scan) => BatchWritten::Changes(
+                self.inner
+                    .store
+                    .apply_refresh(&prepared.id, &prepared.update(scan))?,
+            ),
+        };
+        Ok(self.conclude_refresh(prepared, written))
+    }
+
+    /// The reading half of a project refresh: stats alone first (the tree stamp); when that
+    /// differs from the last clean scan's, the project is scanned. Writes nothing.
+    fn prepare_refresh(&self, id: &str, path: &str, collection: &Collection) -> Result<Prepared> {
         let started = Instant::now();
         let scan_started = now_ms();
-        // Stats alone first: when nothing a scan would read has changed, confirm and stop.
         let ctx = self.scan_context(path);
         let stamp = tree_stamp_in(Path::new(path), collection, &ctx);
         let state = self.inner.store.refresh_state(id)?;
+        let mut prepared = Prepared {
+            id: id.to_string(),
+            path: path.to_string(),
+            started,
+            scan_started,
+            was_missing: state.missing,
+            scan: None,
+        };
         if stamp.is_some() && state.clean_tree_stamp == stamp {
-            let name = self.inner.store.touch_refreshed(id, scan_started)?;
-            return Ok(ProjectRefresh {
-                id: id.to_string(),
-                path: path.to_string(),
-                name,
-                refreshed: true,
-                changes: Default::default(),
-                status: ProjectStatus::Fresh,
-                elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-            });
+            return Ok(prepared);
         }
         let t0 = Instant::now();
         let prev = PrevIndex::from_artifacts(self.inner.store.scanned_artifacts(id)?);
         let t1 = Instant::now();
         let snap = scan_project_in(Path::new(path), &prev, collection, &ctx);
-        let t2 = Instant::now();
+        tracing::debug!(
+            project = path,
+            load_ms = (t1 - t0).as_secs_f64() * 1000.0,
+            scan_ms = t1.elapsed().as_secs_f64() * 1000.0,
+            sources_read = snap.sources_read,
+            "project scanned"
+        );
         let name = snap
             .name
             .clone()
             .unwrap_or_else(|| default_name(path, &self.config().home));
-        let changes = self.inner.store.apply_refresh(
+        prepared.scan = Some(Scanned { snap, name, stamp });
+        Ok(prepared)
+    }
+
+    /// The announcing half of a project refresh, once its write committed: events
+    /// (`ProjectMissing`, `ProjectChanged`) and the outcome.
+    fn conclude_refresh(&self, prepared: Prepared, written: BatchWritten) -> ProjectRefresh {
+        let Prepared {
             id,
-            &ProjectUpdate {
-                snapshot: &snap,
-                name: name.clone(),
-                scan_started,
-                tree_stamp: stamp,
-            },
-        )?;
-        tracing::debug!(
-            project = path,
-            load_ms = (t1 - t0).as_secs_f64() * 1000.0,
-            scan_ms = (t2 - t1).as_secs_f64() * 1000.0,
-            store_ms = t2.elapsed().as_secs_f64() * 1000.0,
-            sources_read = snap.sources_read,
-            "project refreshed"
-        );
+            path,
+            started,
+            was_missing,
+            scan,
+            ..
+        } = prepared;
+        let (scan, changes) = match (scan, written) {
+            (Some(scan), BatchWritten::Changes(changes)) => (scan, changes),
+            (scan, BatchWritten::Touched(name)) => {
+                return ProjectRefresh {
+                    id,
+                    path,
+                    name: scan.map(|s| s.name).unwrap_or(name),
+                    refreshed: true,
+                    changes: Default::default(),
+                    status: ProjectStatus::Fresh,
+                    elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+                };
+            }
+            (None, BatchWritten::Changes(changes)) => (
+                Scanned {
+                    snap: Default::default(),
+                    name: default_name(&path, &self.config().home),
+                    stamp: None,
+                },
+                changes,
+            ),
+        };
+        let Scanned { snap, name, .. } = scan;
         if let Some(reason) = &snap.missing
-            && !state.missing
+            && !was_missing
         {
             self.inner.events.send(CacheEvent::ProjectMissing {
-                id: id.to_string(),
-                path: path.to_string(),
+                id: id.clone(),
+                path: path.clone(),
                 reason: reason.clone(),
             });
         }
         if !changes.is_empty() {
             self.inner.events.send(CacheEvent::ProjectChanged {
-                id: id.to_string(),
+                id: id.clone(),
                 name: name.clone(),
-                path: path.to_string(),
+                path: path.clone(),
                 summary: changes.summary(),
                 changes: changes.truncated(MAX_EVENT_CHANGES),
             });
         }
-        Ok(ProjectRefresh {
-            id: id.to_string(),
-            path: path.to_string(),
+        ProjectRefresh {
+            id,
+            path,
             name,
             refreshed: true,
             changes,
@@ -627,7 +675,7 @@ impl CacheManager {
                 ProjectStatus::Fresh
             },
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-        })
+        }
     }
 
     /// Runs discovery and adds the projects not yet cached (user choices applied).

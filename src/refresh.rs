@@ -110,6 +110,8 @@ struct Queue {
     batch: Option<Batch>,
     /// Callers waiting for a project's next outcome (refresh-all and refresh-one requests).
     waiters: HashMap<String, Vec<oneshot::Sender<Outcome>>>,
+    /// Units of work running (a unit is one project, or a batch of them written together).
+    units: usize,
 }
 
 struct Batch {
@@ -644,21 +646,56 @@ impl RefreshJob {
             loop {
                 let next = {
                     let mut q = self.queue();
-                    if q.in_flight.len() >= concurrency {
+                    if q.units >= concurrency || q.pending.is_empty() {
                         None
-                    } else if let Some(key) = q.pending.pop_front() {
-                        q.queued.remove(&key);
-                        q.in_flight.insert(key.clone());
-                        Some(key)
                     } else {
-                        None
+                        let n = batch_size(q.pending.len(), concurrency);
+                        let keys: Vec<String> = q.pending.drain(..n).collect();
+                        for key in &keys {
+                            q.queued.remove(key);
+                            q.in_flight.insert(key.clone());
+                        }
+                        q.units += 1;
+                        Some(keys)
                     }
                 };
-                let Some(key) = next else { break };
+                let Some(keys) = next else { break };
                 let me = self.clone();
-                tokio::spawn(async move { me.refresh_with_retries(key).await });
+                tokio::spawn(async move {
+                    me.refresh_unit(keys).await;
+                    me.queue().units -= 1;
+                    me.inner.wake.notify_one();
+                });
             }
             notified.await;
+        }
+    }
+
+    /// Refreshes a unit of queued projects: one alone with retries; several with one write
+    /// ([`CacheManager::try_refresh_many`]), any of them that failed there (or all, when the
+    /// write failed) then refreshed alone with retries.
+    async fn refresh_unit(&self, keys: Vec<String>) {
+        if keys.len() == 1 {
+            for key in keys {
+                self.refresh_with_retries(key).await;
+            }
+            return;
+        }
+        let m = self.inner.manager.clone();
+        let batch = keys.clone();
+        let outcomes = tokio::task::spawn_blocking(move || m.try_refresh_many(&batch))
+            .await
+            .ok()
+            .and_then(|r| r.ok());
+        let outcomes: Vec<Option<Result<ProjectRefresh>>> = match outcomes {
+            Some(o) => o.into_iter().map(Some).collect(),
+            None => (0..keys.len()).map(|_| None).collect(),
+        };
+        for (key, outcome) in keys.into_iter().zip(outcomes) {
+            match outcome {
+                Some(Ok(done)) => self.finish(&key, Ok(done)).await,
+                _ => self.refresh_with_retries(key).await,
+            }
         }
     }
 
@@ -793,6 +830,19 @@ impl RefreshJob {
         }
         self.inner.wake.notify_one();
     }
+}
+
+/// Most projects written in one transaction by a refresh of many.
+const MAX_BATCH: usize = 32;
+
+/// How many of `pending` queued projects one unit of work takes: one when there are no more
+/// than workers (each refresh as soon as possible, on its own); otherwise a share that keeps
+/// every worker busy for a few rounds, at most [`MAX_BATCH`].
+fn batch_size(pending: usize, concurrency: usize) -> usize {
+    if pending <= concurrency {
+        return pending.min(1);
+    }
+    (pending / (concurrency * 2)).clamp(1, MAX_BATCH)
 }
 
 /// The error of a refresh the job could not run or finish.

@@ -2,12 +2,15 @@
 //! corruption, read-only fallback), a writer connection and a pool of reader connections.
 //! Reads never wait for writes (WAL); writes are `BEGIN IMMEDIATE`, one transaction each.
 
+mod batch;
+mod insert;
 mod library;
 mod read;
 pub mod schema;
 mod search;
 mod write;
 
+pub use batch::{BatchWrite, BatchWritten};
 pub use library::{CopyRow, Location, ProjectTotal, UserDiff};
 pub use read::{ArtifactFilter, OutdatedSort, ProjectFilter, RecentChange, SearchSort};
 pub use read::{ProjectRef, RefreshState, StatusCounts};

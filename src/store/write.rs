@@ -101,18 +101,7 @@ impl Store {
     /// before `scan_started` (one later than that is kept: it may describe a newer change).
     /// Returns the project's display name.
     pub fn touch_refreshed(&self, project_id: &str, scan_started: i64) -> Result<String> {
-        self.write(|tx| {
-            tx.query_row(
-                "UPDATE projects SET refreshed_at = ?2,
-                     invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_reason END,
-                     invalidated_at = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_at END
-                 WHERE id = ?1 RETURNING name",
-                params![project_id, now_ms(), scan_started],
-                |r| r.get(0),
-            )
-            .optional()?
-            .ok_or_else(|| CacheError::not_found("project", project_id))
-        })
+        self.write(|tx| touch_refreshed_tx(tx, project_id, scan_started))
     }
 
     /// Marks a project errored with `message`, keeping its last good data.
@@ -298,7 +287,25 @@ struct Existing {
     tokens: u32,
 }
 
-fn apply_refresh_tx(
+/// [`Store::touch_refreshed`] inside a transaction.
+pub(super) fn touch_refreshed_tx(
+    tx: &Transaction<'_>,
+    project_id: &str,
+    scan_started: i64,
+) -> Result<String> {
+    tx.prepare_cached(
+        "UPDATE projects SET refreshed_at = ?2,
+             invalidated_reason = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_reason END,
+             invalidated_at = CASE WHEN invalidated_at IS NOT NULL AND invalidated_at <= ?3 THEN NULL ELSE invalidated_at END
+         WHERE id = ?1 RETURNING name",
+    )?
+    .query_row(params![project_id, now_ms(), scan_started], |r| r.get(0))
+    .optional()?
+    .ok_or_else(|| CacheError::not_found("project", project_id))
+}
+
+/// [`Store::apply_refresh`] inside a transaction.
+pub(super) fn apply_refresh_tx(
     tx: &Transaction<'_>,
     project_id: &str,
     upd: &ProjectUpdate<'_>,
@@ -364,13 +371,6 @@ fn apply_refresh_tx(
     let mut counts = KindCounts::default();
     let (mut n_outdated, mut n_modified, mut n_problems) = (0u32, 0u32, 0u32);
     {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash, frontmatter, version, tags, aliases,
-                 local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at,
-                 scope, plugin, loaded, not_loaded, problem, tokens)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                 ?20, ?21, ?22, ?23, ?24, ?25)",
-        )?;
         let mut update = tx.prepare_cached(
             "UPDATE artifacts SET name = ?2, description = ?3, content_hash = ?4, frontmatter = ?5, version = ?6, tags = ?7,
                  aliases = ?8, local_modified = ?9, outdated = ?10, upstream_version = ?11, version_cmp = ?12, extra = ?13,
@@ -382,6 +382,8 @@ fn apply_refresh_tx(
             tx.prepare_cached("UPDATE artifacts SET stamp = ?2, source = ?3 WHERE aid = ?1")?;
         // A derived figure: a changed estimate alone is not a modification.
         let mut retoken = tx.prepare_cached("UPDATE artifacts SET tokens = ?2 WHERE aid = ?1")?;
+        // New rows are written together after the loop (see `super::insert`).
+        let mut new_rows = Vec::new();
         for a in &snap.artifacts {
             counts.add(a.kind, 1);
             let problem = crate::loading::problem_of(a);
@@ -392,33 +394,11 @@ fn apply_refresh_tx(
             let fp = a.fingerprint();
             match existing.remove(&key) {
                 None => {
-                    insert.execute(params![
-                        rid,
-                        a.kind.as_str(),
-                        a.name,
-                        a.description,
-                        a.path,
-                        a.content_hash,
-                        a.frontmatter.as_str(),
-                        a.version,
-                        json_list(&a.tags),
-                        json_list(&a.aliases),
-                        a.local_modified,
-                        a.outdated,
-                        a.upstream_version,
-                        a.version_cmp.map(|v| v.as_str()),
-                        a.extra.to_string(),
-                        a.source,
-                        a.stamp,
+                    new_rows.push(super::insert::NewRow {
+                        artifact: a,
                         fp,
-                        now,
-                        a.scope.as_str(),
-                        a.plugin,
-                        a.loaded,
-                        a.not_loaded.map(|n| n.as_str()),
                         problem,
-                        a.tokens
-                    ])?;
+                    });
                     changes.added.push(changed(a));
                 }
                 Some(old) if old.fp != fp => {
@@ -471,6 +451,7 @@ fn apply_refresh_tx(
                 }
             }
         }
+        super::insert::insert_rows(tx, rid, now, &new_rows)?;
     }
     let mut removed_loaded: std::collections::HashSet<(String, String)> = Default::default();
     if !existing.is_empty() {

@@ -1,0 +1,89 @@
+//! Refreshing several projects in one write: each project is read (stamped, scanned) on its
+//! own, then all of them are written in one transaction. A cold or forced refresh of many
+//! projects pays SQLite's per-transaction costs (the commit, the full-text indexes' segment
+//! flush and merges) once per batch instead of once per project. Readers still never see a
+//! half-written project: a transaction holds every row of each of its projects.
+
+use super::CacheManager;
+use crate::error::Result;
+use crate::model::{ChangeSet, ProjectRefresh};
+use crate::scan::ProjectSnapshot;
+use crate::store::{BatchWrite, BatchWritten, ProjectUpdate};
+use std::time::Instant;
+
+/// A project read and ready to be written.
+pub(super) struct Prepared {
+    pub(super) id: String,
+    pub(super) path: String,
+    pub(super) started: Instant,
+    pub(super) scan_started: i64,
+    pub(super) was_missing: bool,
+    /// `None` when the tree stamp showed nothing changed (only confirmed, not scanned).
+    pub(super) scan: Option<Scanned>,
+}
+
+/// What a scan found.
+pub(super) struct Scanned {
+    pub(super) snap: ProjectSnapshot,
+    pub(super) name: String,
+    pub(super) stamp: Option<String>,
+}
+
+impl Prepared {
+    /// The store's update for this project's scan.
+    pub(super) fn update<'a>(&self, scan: &'a Scanned) -> ProjectUpdate<'a> {
+        ProjectUpdate {
+            snapshot: &scan.snap,
+            name: scan.name.clone(),
+            scan_started: self.scan_started,
+            tree_stamp: scan.stamp.clone(),
+        }
+    }
+}
+
+impl CacheManager {
+    /// One attempt at refreshing several projects (ids or paths) with a single write
+    /// transaction. Each project is read on its own; a project that cannot be read (unknown
+    /// key, database error while reading) gets its own error and stays out of the write. When
+    /// the write fails, the whole call fails and nothing was written: the caller retries the
+    /// projects one by one ([`CacheManager::try_refresh`]). Like `try_refresh`, marks nothing
+    /// errored.
+    ///
+    /// The outcomes are in the order of `keys`.
+    pub fn try_refresh_many(&self, keys: &[String]) -> Result<Vec<Result<ProjectRefresh>>> {
+        let collection = self.collection();
+        let prepared: Vec<Result<Prepared>> = keys
+            .iter()
+            .map(|k| {
+                let (id, path) = self.resolve(k)?;
+                self.prepare_refresh(&id, &path, &collection)
+            })
+            .collect();
+        let writes: Vec<BatchWrite<'_>> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .map(|p| match &p.scan {
+                None => BatchWrite::Touch {
+                    id: &p.id,
+                    scan_started: p.scan_started,
+                },
+                Some(scan) => BatchWrite::Refresh {
+                    id: &p.id,
+                    update: p.update(scan),
+                },
+            })
+            .collect();
+        let mut written = self.inner.store.apply_batch(&writes)?.into_iter();
+        drop(writes);
+        Ok(prepared
+            .into_iter()
+            .map(|p| {
+                let p = p?;
+                let w = written
+                    .next()
+                    .unwrap_or(BatchWritten::Changes(ChangeSet::default()));
+                Ok(self.conclude_refresh(p, w))
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,143 @@
+//! New artifact rows written several per statement.
+//!
+//! Every write statement inside a transaction opens a statement savepoint, and FTS5 writes its
+//! pending index entries to disk at each savepoint (SQLite 3.54's `fts5SavepointMethod`):
+//! inserted one per statement, every artifact became a segment of its own in both full-text
+//! indexes, then merged again and again. Inserted several rows per statement, a project's new
+//! artifacts make one segment.
+
+use crate::error::Result;
+use crate::scan::ScannedArtifact;
+use rusqlite::Transaction;
+use rusqlite::types::Value;
+
+/// A new artifact row waiting to be inserted.
+pub(super) struct NewRow<'a> {
+    /// What the scan found.
+    pub(super) artifact: &'a ScannedArtifact,
+    /// Its fingerprint.
+    pub(super) fp: String,
+    /// Its problem code.
+    pub(super) problem: Option<&'static str>,
+}
+
+/// Columns of one row (`?` placeholders per row).
+const COLUMNS: usize = 25;
+
+/// Largest number of rows per statement (a power of two: a remainder is written in chunks of
+/// the smaller powers, so at most a handful of distinct statements is ever prepared).
+const MAX_ROWS: usize = 64;
+
+/// Inserts `rows` of the project `rid` (in order, so their ids ascend in that order), with
+/// `now` as their update time.
+pub(super) fn insert_rows(
+    tx: &Transaction<'_>,
+    rid: i64,
+    now: i64,
+    rows: &[NewRow<'_>],
+) -> Result<()> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = chunk_len(rest.len());
+        let (chunk, tail) = rest.split_at(n);
+        let mut stmt = tx.prepare_cached(&insert_sql(n))?;
+        let mut values: Vec<Value> = Vec::with_capacity(n * COLUMNS);
+        for r in chunk {
+            push_row(&mut values, rid, now, r);
+        }
+        stmt.execute(rusqlite::params_from_iter(values.iter()))?;
+        rest = tail;
+    }
+    Ok(())
+}
+
+/// The largest power of two no bigger than `len` nor [`MAX_ROWS`].
+fn chunk_len(len: usize) -> usize {
+    let len = len.min(MAX_ROWS);
+    1 << (usize::BITS - 1 - len.leading_zeros())
+}
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash, frontmatter, version, tags, aliases,
+             local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at,
+             scope, plugin, loaded, not_loaded, problem, tokens) VALUES ",
+    );
+    let row = format!("({})", vec!["?"; COLUMNS].join(","));
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&row);
+    }
+    sql
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn opt_text(s: Option<&str>) -> Value {
+    s.map(text).unwrap_or(Value::Null)
+}
+
+fn opt_flag(b: Option<bool>) -> Value {
+    b.map(|b| Value::Integer(i64::from(b)))
+        .unwrap_or(Value::Null)
+}
+
+fn json_list(v: &[String]) -> Value {
+    Value::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
+}
+
+fn push_row(values: &mut Vec<Value>, rid: i64, now: i64, r: &NewRow<'_>) {
+    let a = r.artifact;
+    values.extend([
+        Value::Integer(rid),
+        text(a.kind.as_str()),
+        text(&a.name),
+        text(&a.description),
+        text(&a.path),
+        text(&a.content_hash),
+        text(a.frontmatter.as_str()),
+        opt_text(a.version.as_deref()),
+        json_list(&a.tags),
+        json_list(&a.aliases),
+        opt_flag(a.local_modified),
+        opt_flag(a.outdated),
+        opt_text(a.upstream_version.as_deref()),
+        opt_text(a.version_cmp.map(|v| v.as_str())),
+        Value::Text(a.extra.to_string()),
+        text(&a.source),
+        text(&a.stamp),
+        text(&r.fp),
+        Value::Integer(now),
+        text(a.scope.as_str()),
+        opt_text(a.plugin.as_deref()),
+        Value::Integer(i64::from(a.loaded)),
+        opt_text(a.not_loaded.map(|n| n.as_str())),
+        opt_text(r.problem),
+        Value::Integer(i64::from(a.tokens)),
+    ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_up_to_the_cap() {
+        assert_eq!(chunk_len(1), 1);
+        assert_eq!(chunk_len(3), 2);
+        assert_eq!(chunk_len(64), 64);
+        assert_eq!(chunk_len(100), 64);
+        assert_eq!(chunk_len(63), 32);
+    }
+
+    #[test]
+    fn statement_has_a_placeholder_per_column_and_row() {
+        let sql = insert_sql(3);
+        assert_eq!(sql.matches('?').count(), 3 * COLUMNS);
+        assert_eq!(sql.matches("),(").count(), 2);
+    }
+}
