@@ -274,7 +274,13 @@ async fn stopping_does_not_wait_for_a_refresh_stuck_on_a_lock() {
     let svc = start(config(&env)).await;
     assert!(svc.job().wait_idle(DEADLINE).await);
     let locker = env.raw();
-    locker.execute_batch("BEGIN IMMEDIATE;").unwrap();
+    // The service's own start-up writes (usage index, bookkeeping) may hold the write lock
+    // for a moment, and SQLite returns some busy states at once: take the lock when free.
+    let taken = Instant::now();
+    while let Err(e) = locker.execute_batch("BEGIN IMMEDIATE;") {
+        assert!(taken.elapsed() < DEADLINE, "the write lock never came free: {e}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let id = svc.manager().resolve("alpha").unwrap().0;
     svc.job().enqueue(&id);
     wait_until(DEADLINE, "the refresh to be in flight", || in_flight(&svc)).await;
