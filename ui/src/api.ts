@@ -50,8 +50,6 @@ export interface Project {
 }
 
 export interface Artifact {
-  /** The cache's row id of the item. */
-  aid: number;
   project: string;
   kind: Kind;
   name: string;
@@ -180,6 +178,9 @@ export interface ArtifactUsage {
   aid: number;
   kind: string;
   name: string;
+  /** With `kind` and `path`, the key that joins this row to an `Artifact`. */
+  project_path: string;
+  path: string;
   uses_7d: number;
   uses_30d: number;
   uses_90d: number;

@@ -234,14 +234,14 @@ async function openProject(id: string): Promise<void> {
   const notes = $("pv-notes");
   notes.replaceChildren(...d.notes.map((n) => el("li", undefined, n)));
   renderCost(cost);
-  const used = new Map(usage.map((u) => [u.aid, u]));
+  const used = new Map(usage.map((u) => [usageKey(u.kind, u.project_path, u.path), u]));
   $("pv-artifacts").replaceChildren(itemRows(d.artifacts, used));
   $("project-view").hidden = false;
   renderProjects();
 }
 
 /** A project's items, grouped by kind, then by scope (a heading row per group). */
-function itemRows(artifacts: Artifact[], used: Map<number, ArtifactUsage>): DocumentFragment {
+function itemRows(artifacts: Artifact[], used: Map<string, ArtifactUsage>): DocumentFragment {
   const rows = document.createDocumentFragment();
   // What each plugin provides, for its own row.
   const provided = new Map<string, number>();
@@ -261,10 +261,15 @@ function itemRows(artifacts: Artifact[], used: Map<number, ArtifactUsage>): Docu
       th.colSpan = 4;
       head.append(th);
       rows.append(head);
-      for (const a of group) rows.append(itemRow(a, provided, used.get(a.aid)));
+      for (const a of group) rows.append(itemRow(a, provided, used.get(usageKey(a.kind, a.project, a.path))));
     }
   }
   return rows;
+}
+
+/** What joins an item to its usage: kind, project folder, path in the project. */
+function usageKey(kind: string, project: string, path: string): string {
+  return `${kind}\u0000${project}\u0000${path}`;
 }
 
 /** Kinds whose items have "when was it last used" (the others are not invoked by name). */
