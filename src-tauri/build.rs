@@ -15,6 +15,13 @@ const COMMANDS: &[&str] = &[
     "reveal_project",
     "get_autostart",
     "set_autostart",
+    "library",
+    "where_is",
+    "variant_diff",
+    "project_cost",
+    "findings",
+    "project_usage",
+    "unused",
 ];
 
 fn main() {

@@ -32,7 +32,8 @@ impl From<CacheError> for CommandError {
     }
 }
 
-fn invalid(msg: impl Into<String>) -> CommandError {
+/// An `invalid_input` error with a readable message.
+pub(crate) fn invalid(msg: impl Into<String>) -> CommandError {
     CommandError {
         code: "invalid_input".into(),
         message: msg.into(),
@@ -43,7 +44,7 @@ fn invalid(msg: impl Into<String>) -> CommandError {
 pub type CmdResult<T> = Result<T, CommandError>;
 
 /// Runs engine work off the main thread.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, CacheError> + Send + 'static,
 ) -> CmdResult<T> {
     tauri::async_runtime::spawn_blocking(f)
@@ -55,7 +56,8 @@ async fn blocking<T: Send + 'static>(
         .map_err(CommandError::from)
 }
 
-fn kind(k: Option<String>) -> CmdResult<Option<ArtifactKind>> {
+/// An optional kind from the dashboard (empty means any).
+pub(crate) fn kind(k: Option<String>) -> CmdResult<Option<ArtifactKind>> {
     k.filter(|k| !k.is_empty())
         .map(|k| ArtifactKind::parse(&k).ok_or_else(|| invalid(format!("unknown kind '{k}'"))))
         .transpose()

@@ -6,6 +6,7 @@ pub mod autostart;
 pub mod bridge;
 pub mod commands;
 pub mod dashboard;
+pub mod insights;
 pub mod logs;
 pub mod notify;
 pub mod state;
@@ -31,6 +32,13 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::reveal_project,
         autostart::get_autostart,
         autostart::set_autostart,
+        insights::library,
+        insights::where_is,
+        insights::variant_diff,
+        insights::project_cost,
+        insights::findings,
+        insights::project_usage,
+        insights::unused,
     ])
 }
 

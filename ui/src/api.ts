@@ -45,6 +45,8 @@ export interface Project {
   profiles: string[];
   notes: string[];
   problems: number;
+  /** Estimated tokens a session started here loads before the first prompt. */
+  context_tokens: number;
 }
 
 export interface Artifact {
@@ -89,6 +91,119 @@ export interface Page<T> {
   total: number;
   skip: number;
   items: T[];
+  /** Unused view only: the earliest use the usage index holds (Unix ms). */
+  indexed_since?: number | null;
+}
+
+export type LibrarySort = "copies" | "variants" | "cost" | "name";
+
+/** One artifact identity across every cached project. */
+export interface LibraryEntry {
+  kind: Kind;
+  plugin: string | null;
+  name: string;
+  copies: number;
+  variants: number;
+  drifted: boolean;
+  managed: number;
+  tokens: number;
+  collection_hash: string | null;
+  collection_copies: number | null;
+}
+
+export interface LibraryCopy {
+  aid: number;
+  project_id: string;
+  project_name: string;
+  project_path: string;
+  scope: Scope;
+  path: string;
+  managed: boolean;
+  local_modified: boolean | null;
+  outdated: boolean | null;
+  loaded: boolean;
+  updated_at: number;
+  tokens: number;
+}
+
+export interface LibraryVariant {
+  content_hash: string;
+  newest: boolean;
+  in_collection: boolean;
+  updated_at: number;
+  copies: LibraryCopy[];
+}
+
+/** Every copy of one identity, grouped by variant. */
+export interface WhereEntry {
+  kind: Kind;
+  plugin: string | null;
+  name: string;
+  projects: number;
+  variants: LibraryVariant[];
+}
+
+export interface CostItem {
+  aid: number;
+  kind: Kind;
+  name: string;
+  scope: Scope;
+  tokens: number;
+  what: string;
+}
+
+/** What a session started in a project loads before the first prompt. */
+export interface ProjectCost {
+  project_id: string;
+  project_name: string;
+  total_tokens: number;
+  items: CostItem[];
+  listing_chars: number;
+  listing_budget: number;
+}
+
+/** A cross-project finding: drift, a copy differing from the user's, a heavy project. */
+export interface Finding {
+  code: "drift" | "differs_from_user" | "heavy_context";
+  kind: Kind | null;
+  name: string | null;
+  plugin: string | null;
+  project_id: string | null;
+  project_name: string | null;
+  detail: string;
+}
+
+/** Usage of one item of a project, from Claude Code's session logs. */
+export interface ArtifactUsage {
+  aid: number;
+  kind: string;
+  name: string;
+  /** With `kind` and `path`, the key that joins this row to an `Artifact`. */
+  project_path: string;
+  path: string;
+  uses_7d: number;
+  uses_30d: number;
+  uses_90d: number;
+  uses_total: number;
+  last_used: number | null;
+  projects: number;
+  daily: number[];
+}
+
+export type UnusedSort = "tokens" | "name" | "kind" | "last";
+
+/** A loaded item no session used in the window. */
+export interface UnusedRow {
+  aid: number;
+  kind: Kind;
+  name: string;
+  scope: Scope;
+  project_id: string;
+  project_name: string;
+  project_path: string;
+  path: string;
+  last_used: number | null;
+  context_tokens: number | null;
 }
 
 export interface CacheStatus {

@@ -45,3 +45,41 @@ export function debounce<A extends unknown[]>(f: (...a: A) => void, ms: number):
     t = window.setTimeout(() => f(...a), ms);
   };
 }
+
+/** Estimated tokens, short: "850", "12.4k", "1.2M". */
+export function tokens(n: number | null | undefined): string {
+  if (n == null) return "–";
+  if (n < 1000) return `${n}`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** A small bar chart of daily counts (oldest first), as an inline SVG built from elements. */
+export function sparkline(daily: number[], title: string): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const w = 60;
+  const h = 14;
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("width", `${w}`);
+  svg.setAttribute("height", `${h}`);
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", title);
+  const t = document.createElementNS(ns, "title");
+  t.textContent = title;
+  svg.append(t);
+  const max = Math.max(1, ...daily);
+  const bw = w / Math.max(1, daily.length);
+  daily.forEach((n, i) => {
+    if (!n) return;
+    const bh = Math.max(1.5, (n / max) * h);
+    const r = document.createElementNS(ns, "rect");
+    r.setAttribute("x", (i * bw).toFixed(2));
+    r.setAttribute("y", (h - bh).toFixed(2));
+    r.setAttribute("width", Math.max(1, bw - 0.6).toFixed(2));
+    r.setAttribute("height", bh.toFixed(2));
+    svg.append(r);
+  });
+  return svg;
+}

@@ -6,20 +6,25 @@ import {
   onOpenProject,
   onResync,
   type Artifact,
+  type ArtifactUsage,
   type CacheEvent,
   type CommandError,
+  type Finding,
   type Kind,
   type NotLoaded,
   type Page,
   type Problem,
   type Project,
+  type ProjectCost,
   type ProjectDetail,
   type RecentChange,
   type SearchHit,
   type Settings,
   type StatusView,
 } from "./api";
-import { ago, bytes, debounce, el } from "./format";
+import { ago, bytes, debounce, el, sparkline, tokens } from "./format";
+import { closeArtifact, initLibrary, loadLibrary, openArtifact, reloadLibrary } from "./library";
+import { initUnused, loadUnused } from "./unused";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -80,6 +85,8 @@ const state = {
   openProject: null as string | null,
   refreshing: false,
   home: "" as string,
+  /** The view on the left: projects, library or unused. */
+  tab: "projects" as "projects" | "library" | "unused",
 };
 
 // ---- header -------------------------------------------------------------------------
@@ -137,6 +144,8 @@ function sortValue(p: Project, key: string): string | number {
       return total(p);
     case "problems":
       return p.problems ?? 0;
+    case "context":
+      return p.context_tokens ?? 0;
     case "updated":
       return p.refreshed_at ?? 0;
     default:
@@ -188,7 +197,9 @@ function renderProjects(): void {
       .join(" · ");
     const problems = el("td", "num");
     if (p.problems) problems.append(el("span", "badge problem", `${p.problems}`));
-    tr.append(name, st, items, problems, el("td", "when", ago(p.refreshed_at, now)));
+    const context = el("td", "num", tokens(p.context_tokens));
+    context.title = `about ${p.context_tokens ?? 0} tokens before the first prompt`;
+    tr.append(name, st, items, problems, context, el("td", "when", ago(p.refreshed_at, now)));
     frag.append(tr);
   }
   rows.replaceChildren(frag);
@@ -206,7 +217,11 @@ async function loadProjects(): Promise<void> {
 
 async function openProject(id: string): Promise<void> {
   state.openProject = id;
-  const d = await call<ProjectDetail>("get_project", { project: id });
+  const [d, cost, usage] = await Promise.all([
+    call<ProjectDetail>("get_project", { project: id }),
+    call<ProjectCost>("project_cost", { project: id }).catch(() => null),
+    call<ArtifactUsage[]>("project_usage", { project: id }).catch(() => [] as ArtifactUsage[]),
+  ]);
   // A slower answer for a project opened before must not replace the one opened since.
   if (state.openProject !== id) return;
   $("pv-name").textContent = d.name;
@@ -218,13 +233,15 @@ async function openProject(id: string): Promise<void> {
     (d.error ? ` · error: ${d.error}` : "");
   const notes = $("pv-notes");
   notes.replaceChildren(...d.notes.map((n) => el("li", undefined, n)));
-  $("pv-artifacts").replaceChildren(itemRows(d.artifacts));
+  renderCost(cost);
+  const used = new Map(usage.map((u) => [usageKey(u.kind, u.project_path, u.path), u]));
+  $("pv-artifacts").replaceChildren(itemRows(d.artifacts, used));
   $("project-view").hidden = false;
   renderProjects();
 }
 
 /** A project's items, grouped by kind, then by scope (a heading row per group). */
-function itemRows(artifacts: Artifact[]): DocumentFragment {
+function itemRows(artifacts: Artifact[], used: Map<string, ArtifactUsage>): DocumentFragment {
   const rows = document.createDocumentFragment();
   // What each plugin provides, for its own row.
   const provided = new Map<string, number>();
@@ -241,18 +258,32 @@ function itemRows(artifacts: Artifact[]): DocumentFragment {
       const group = ofKind.filter((a) => (a.scope ?? "project") === scope);
       const head = el("tr", "group");
       const th = el("th", undefined, `${label} · ${scope} (${group.length})`);
-      th.colSpan = 3;
+      th.colSpan = 4;
       head.append(th);
       rows.append(head);
-      for (const a of group) rows.append(itemRow(a, provided));
+      for (const a of group) rows.append(itemRow(a, provided, used.get(usageKey(a.kind, a.project, a.path))));
     }
   }
   return rows;
 }
 
-function itemRow(a: Artifact, provided: Map<string, number>): HTMLTableRowElement {
+/** What joins an item to its usage: kind, project folder, path in the project. */
+function usageKey(kind: string, project: string, path: string): string {
+  return `${kind}\u0000${project}\u0000${path}`;
+}
+
+/** Kinds whose items have "when was it last used" (the others are not invoked by name). */
+const USED_KINDS = new Set<Kind>(["skill", "agent", "command", "mcp_server"]);
+
+function itemRow(a: Artifact, provided: Map<string, number>, usage: ArtifactUsage | undefined): HTMLTableRowElement {
   const tr = el("tr");
   tr.dataset.path = a.path;
+  if (a.kind !== "memory") {
+    tr.dataset.name = a.name;
+    tr.dataset.kind = a.kind;
+    tr.dataset.plugin = a.plugin && a.kind !== "plugin" ? a.plugin : "";
+    tr.tabIndex = 0;
+  }
   if (a.loaded === false) tr.classList.add("not-loaded");
   const name = el("td", "name");
   name.title = a.path;
@@ -280,8 +311,44 @@ function itemRow(a: Artifact, provided: Map<string, number>): HTMLTableRowElemen
   }
   const desc = el("td", "desc", text);
   desc.title = text;
-  tr.append(name, flags, desc);
+  const last = el("td", "when");
+  if (usage) {
+    last.append(el("span", undefined, usage.last_used ? ago(usage.last_used) : "never"));
+    if (usage.uses_90d) {
+      last.append(sparkline(usage.daily, `${usage.uses_7d} uses in 7 days · ${usage.uses_30d} in 30 · ${usage.uses_90d} in 90`));
+    }
+    last.title = `${usage.uses_7d} in 7 days · ${usage.uses_30d} in 30 · ${usage.uses_90d} in 90 · ${usage.uses_total} in all`;
+  } else if (USED_KINDS.has(a.kind)) {
+    last.textContent = "–";
+  }
+  tr.append(name, flags, last, desc);
   return tr;
+}
+
+/** The project's context cost: the total in the summary, the heaviest items inside. */
+function renderCost(cost: ProjectCost | null): void {
+  const box = $("pv-cost") as HTMLDetailsElement;
+  box.hidden = !cost;
+  if (!cost) return;
+  const over = cost.listing_budget > 0 && cost.listing_chars > cost.listing_budget;
+  $("pv-cost-sum").textContent = `Context: about ${tokens(cost.total_tokens)} tokens before the first prompt`;
+  $("pv-listing").textContent =
+    `Skill listing: ${cost.listing_chars.toLocaleString()} of ${cost.listing_budget.toLocaleString()} characters` +
+    (over ? " (over budget: some descriptions are cut or left out, see Problems)" : "");
+  $("pv-listing").classList.toggle("over", over);
+  const rows = cost.items.slice(0, 30).map((i) => {
+    const tr = el("tr");
+    tr.append(el("td", "name", `${i.name}`), el("td", "kind", `${i.kind.replace("_", " ")} · ${i.what} · ${i.scope}`), el("td", "num", `${i.tokens}`));
+    return tr;
+  });
+  if (cost.items.length > 30) {
+    const tr = el("tr");
+    const td = el("td", "meta", `and ${cost.items.length - 30} lighter items`);
+    td.colSpan = 3;
+    tr.append(td);
+    rows.push(tr);
+  }
+  $("pv-cost-rows").replaceChildren(...rows);
 }
 
 // ---- problems -----------------------------------------------------------------------
@@ -299,10 +366,43 @@ async function loadProblems(): Promise<void> {
   $("problems-none").hidden = list.length > 0;
 }
 
+/** Cross-project findings under the problems: drift, copies unlike the user's, heavy projects. */
+async function loadFindings(): Promise<void> {
+  const list = await call<Finding[]>("findings", { limit: 50 });
+  const items = list.map((f) => {
+    const li = el("li");
+    li.tabIndex = 0;
+    if (f.name && f.kind) {
+      li.dataset.artifact = f.name;
+      li.dataset.kind = f.kind;
+      li.dataset.plugin = f.plugin ?? "";
+    } else if (f.project_id) {
+      li.dataset.project = f.project_id;
+    }
+    const label = f.code === "drift" ? "drift" : f.code === "differs_from_user" ? "differs from user copy" : "heavy context";
+    li.append(el("strong", undefined, f.name ?? f.project_name ?? ""), el("span", undefined, `${label}: ${f.detail}`));
+    return li;
+  });
+  $("findings").replaceChildren(...items);
+  $("findings-title").hidden = list.length === 0;
+}
+
 function closeProject(): void {
   state.openProject = null;
   $("project-view").hidden = true;
   renderProjects();
+}
+
+// ---- views --------------------------------------------------------------------------
+
+async function showTab(tab: typeof state.tab): Promise<void> {
+  state.tab = tab;
+  for (const t of ["projects", "library", "unused"] as const) {
+    $(`tab-${t}`).hidden = t !== tab;
+    $(`tab-btn-${t}`).setAttribute("aria-selected", `${t === tab}`);
+  }
+  if (tab === "library") await loadLibrary();
+  if (tab === "unused") await loadUnused();
 }
 
 // ---- search -------------------------------------------------------------------------
@@ -445,7 +545,9 @@ async function saveSettings(ev: Event): Promise<void> {
 const reloadAll = debounce(async () => {
   try {
     await Promise.all([loadStatus(), loadProjects(), loadChanges()]);
-    await loadProblems();
+    await Promise.all([loadProblems(), loadFindings().catch(() => undefined)]);
+    await reloadLibrary(state.tab === "library");
+    if (state.tab === "unused") await loadUnused();
     if (state.openProject) await openProject(state.openProject).catch(() => closeProject());
   } catch (e) {
     fail(e);
@@ -485,6 +587,33 @@ function onEvent(e: CacheEvent): void {
 // ---- wiring -------------------------------------------------------------------------
 
 function wire(): void {
+  initLibrary({
+    openProject: (id) => void openProject(id).catch(fail),
+    fail,
+    showArtifactPanel: () => $("artifact-view").scrollIntoView({ block: "nearest" }),
+  });
+  initUnused((id) => void openProject(id).catch(fail), fail);
+  for (const b of document.querySelectorAll<HTMLButtonElement>("nav.tabs button[data-tab]")) {
+    b.addEventListener("click", () => void showTab(b.dataset.tab as typeof state.tab).catch(fail));
+  }
+  // An item of the open project: where else it lives, and how its copies differ.
+  const openItem = (t: EventTarget | null) => {
+    const row = (t as HTMLElement | null)?.closest<HTMLElement>("tr[data-name]");
+    if (row) void openArtifact(row.dataset.name ?? "", row.dataset.kind as Kind, row.dataset.plugin || null).catch(fail);
+  };
+  $("pv-artifacts").addEventListener("click", (e) => openItem(e.target));
+  $("pv-artifacts").addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Enter") openItem(e.target);
+  });
+  const openFinding = (t: EventTarget | null) => {
+    const li = (t as HTMLElement | null)?.closest<HTMLElement>("li");
+    if (li?.dataset.artifact) void openArtifact(li.dataset.artifact, li.dataset.kind as Kind, li.dataset.plugin || null).catch(fail);
+    else if (li?.dataset.project) void openProject(li.dataset.project).catch(fail);
+  };
+  $("findings").addEventListener("click", (e) => openFinding(e.target));
+  $("findings").addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Enter") openFinding(e.target);
+  });
   $("refresh-btn").addEventListener("click", () => void refreshAll());
   $("settings-btn").addEventListener("click", () => void openSettings().catch(fail));
   $("settings-form").addEventListener("submit", (e) => void saveSettings(e));
@@ -530,7 +659,8 @@ function wire(): void {
       if (!$("search-results").hidden) {
         ($("search") as HTMLInputElement).value = "";
         void runSearch();
-      } else closeProject();
+      } else if (!$("artifact-view").hidden) closeArtifact();
+      else closeProject();
     } else if ((e.key === "r" || e.key === "R") && !typing && !state.refreshing) {
       void refreshAll();
     }
@@ -557,6 +687,7 @@ async function start(): Promise<void> {
   await onResync(reloadAll);
   try {
     await Promise.all([loadHome(), loadStatus(), loadProjects(), loadChanges(), loadProblems()]);
+    void loadFindings().catch(() => undefined);
     renderProjects();
   } catch (e) {
     fail(e);
