@@ -445,7 +445,22 @@ fn uses_map_to_projects_and_answer_per_artifact_and_project() {
         .map(|u| (u.kind.as_str(), u.name.as_str()))
         .collect();
     assert_eq!(unused, vec![("agent", "reviewer"), ("skill", "never")]);
-    assert!(p.unused.iter().all(|u| u.context_tokens.is_none()));
+    // Each costs its listing line, ceil(bytes / 4) tokens: "- reviewer: Reviews\n" and
+    // "- never: Never used\n" are 20 bytes each (code.claude.com/docs/en/skills: skills and
+    // agents are listed by name and description).
+    let costs: Vec<u64> = p.unused.iter().map(|u| u.context_tokens).collect();
+    assert_eq!(costs, vec![5, 5]);
+    // The Unused view across projects: the same two (beta's lint was used), paged, with the
+    // total cost of every unused item.
+    let page = m
+        .unused_items(30, skillmeat_cache::usage::UnusedSort::Name, 0, 1)
+        .unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.total_tokens, 10);
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].name, "never");
+    assert!(page.indexed_since.is_some());
+    assert!(m.unused_items(0, Default::default(), 0, 10).is_err());
     let p90 = m.usage_project(&a, 90).unwrap();
     assert_eq!(p90.unused.len(), 1);
 }

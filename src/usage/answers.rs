@@ -80,6 +80,9 @@ pub struct ArtifactUsage {
     pub projects: u64,
     /// Uses per UTC day for the last [`SERIES_DAYS`] days, oldest first (the last is today).
     pub daily: Vec<u32>,
+    /// What it costs in context in every session of its project, in estimated tokens
+    /// ([`crate::cost`]).
+    pub tokens: u64,
 }
 
 /// What [`CacheManager::usage_artifacts`] lists.
@@ -113,9 +116,8 @@ pub struct UnusedItem {
     pub path: String,
     /// Last use ever (outside the window), if any.
     pub last_used: Option<i64>,
-    /// Context cost in tokens. TODO(issue 14): filled by the library's per-item context cost
-    /// at merge (join on `aid`); `None` until then.
-    pub context_tokens: Option<u64>,
+    /// What it costs in context in every session, in estimated tokens ([`crate::cost`]).
+    pub context_tokens: u64,
 }
 
 /// A name the index saw used in a project.
@@ -190,6 +192,7 @@ struct Item {
     scope: String,
     plugin: Option<String>,
     loaded: bool,
+    tokens: u64,
 }
 
 /// (kind, name) → per (project rid or None, day) counts and last use.
@@ -227,7 +230,7 @@ impl CacheManager {
         self.store().read(|c| {
             let mut st = c.prepare(
                 "SELECT a.aid, a.project_rid, p.id, p.name, p.origin = 'user', a.kind, a.name,
-                        a.scope, a.plugin, a.loaded, p.path, a.path
+                        a.scope, a.plugin, a.loaded, p.path, a.path, a.tokens
                  FROM artifacts a JOIN projects p ON p.rid = a.project_rid
                  WHERE a.kind IN ('skill', 'agent', 'command', 'mcp_server')
                    AND (?1 IS NULL OR a.project_rid = ?1 OR p.origin = 'user')
@@ -247,6 +250,7 @@ impl CacheManager {
                     loaded: r.get::<_, i64>(9)? != 0,
                     project_path: r.get(10)?,
                     path: r.get(11)?,
+                    tokens: r.get::<_, i64>(12)?.max(0) as u64,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -311,6 +315,7 @@ impl CacheManager {
                 last_used: None,
                 projects: 0,
                 daily: vec![0; SERIES_DAYS],
+                tokens: it.tokens,
             };
             let mut projects = BTreeSet::new();
             for key in keys(&it.kind, &it.name, it.plugin.as_deref()) {
@@ -419,7 +424,7 @@ impl CacheManager {
                 project_path: u.project_path,
                 path: u.path,
                 last_used: u.last_used,
-                context_tokens: None,
+                context_tokens: u.tokens,
             })
             .collect();
         Ok(ProjectUsage {

@@ -7,15 +7,18 @@
 //!   size, offset), re-reading truncated or replaced files;
 //! - [`answers`]: per artifact and per project figures (`CacheManager::usage_artifacts`,
 //!   `CacheManager::usage_project`, `CacheManager::usage_status`);
+//! - [`unused`]: the dashboard's Unused view, across projects, sorted and paged;
 //! - [`watch`]: a watcher on the transcripts folder that indexes appends as they happen.
 
 pub mod answers;
 pub mod index;
 pub mod parse;
 pub mod reader;
+pub mod unused;
 pub mod watch;
 
 pub use answers::{
     ArtifactUsage, ProjectUsage, SERIES_DAYS, UnusedItem, UsageQuery, UsageStatus, UsedName,
 };
 pub use index::UsageReport;
+pub use unused::{UnusedPage, UnusedRow, UnusedSort};

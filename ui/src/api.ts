@@ -93,6 +93,8 @@ export interface Page<T> {
   items: T[];
   /** Unused view only: the earliest use the usage index holds (Unix ms). */
   indexed_since?: number | null;
+  /** Unused view only: estimated tokens over every unused item. */
+  total_tokens?: number;
 }
 
 export type LibrarySort = "copies" | "variants" | "cost" | "name";

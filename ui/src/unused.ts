@@ -60,12 +60,11 @@ export async function loadUnused(): Promise<void> {
     frag.append(tr);
   }
   $("unused-rows").replaceChildren(frag);
-  const cost = page.items.reduce((a, u) => a + (u.context_tokens ?? 0), 0);
   $("unused-count").textContent = `${page.total} item${page.total === 1 ? "" : "s"} not used in ${days} days`;
   $("unused-more").hidden = page.total <= page.items.length;
   $("unused-note").textContent = page.indexed_since
     ? `Usage read from Claude Code's session logs since ${new Date(page.indexed_since).toLocaleDateString()}. ` +
-      `The ${page.items.length} shown cost about ${tokens(cost)} tokens in the sessions of their projects.`
+      `Together they cost about ${tokens(page.total_tokens ?? 0)} tokens of context in their projects' sessions.`
     : "No Claude Code session logs indexed yet (or usage indexing is off in the settings).";
   for (const b of document.querySelectorAll<HTMLButtonElement>("#unused-table th button[data-usort]")) {
     b.classList.toggle("sorted", b.dataset.usort === view.sort);
