@@ -278,7 +278,10 @@ async fn stopping_does_not_wait_for_a_refresh_stuck_on_a_lock() {
     // for a moment, and SQLite returns some busy states at once: take the lock when free.
     let taken = Instant::now();
     while let Err(e) = locker.execute_batch("BEGIN IMMEDIATE;") {
-        assert!(taken.elapsed() < DEADLINE, "the write lock never came free: {e}");
+        assert!(
+            taken.elapsed() < DEADLINE,
+            "the write lock never came free: {e}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let id = svc.manager().resolve("alpha").unwrap().0;

@@ -432,3 +432,110 @@ fn problems_name_what_will_not_load_and_why() {
         "invalid_input"
     );
 }
+
+#[test]
+fn library_where_diff_cost_findings_and_usage_for_the_dashboard() {
+    let f = fixture();
+    // Both projects have the same `reviewer` agent and `git:commit` command: one variant each.
+    let lib = ok(&f, "library", json!({"sort": "name"}));
+    let row = |lib: &Value, name: &str| -> Value {
+        lib["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in the library: {lib}"))
+    };
+    let reviewer = row(&lib, "reviewer");
+    assert_eq!(
+        (reviewer["copies"].as_u64(), reviewer["variants"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(reviewer["kind"], "agent");
+    assert_eq!(
+        lib["total"], 4,
+        "pdf-alpha, pdf-beta, reviewer, git:commit: {lib}"
+    );
+    assert_eq!(
+        err_code(&f, "library", json!({"sort": "size"})),
+        "invalid_input"
+    );
+
+    // beta's reviewer is edited: two variants, a drift finding, and the diff of the two.
+    write(
+        &f.root.join("beta/.claude/agents/reviewer.md"),
+        "---\nname: reviewer\ndescription: Reviews code harshly\n---\n",
+    );
+    ok(&f, "refresh", json!({"project": "beta", "force": true}));
+    let drifted = ok(&f, "library", json!({"drifted": true}));
+    assert_eq!(drifted["total"], 1);
+    assert_eq!(drifted["items"][0]["name"], "reviewer");
+    let w = ok(&f, "where_is", json!({"name": "reviewer", "kind": "agent"}));
+    let variants = w[0]["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    let aid = |v: &Value| v["copies"][0]["aid"].as_i64().unwrap();
+    let project_of = |v: &Value| v["copies"][0]["project_name"].as_str().unwrap().to_string();
+    let (alpha_v, beta_v) = if project_of(&variants[0]) == "alpha" {
+        (&variants[0], &variants[1])
+    } else {
+        (&variants[1], &variants[0])
+    };
+    let diff = ok(
+        &f,
+        "variant_diff",
+        json!({"a": aid(alpha_v), "b": aid(beta_v)}),
+    );
+    let diff = diff.as_str().unwrap();
+    assert!(diff.contains("-description: Reviews code\n"), "{diff}");
+    assert!(
+        diff.contains("+description: Reviews code harshly\n"),
+        "{diff}"
+    );
+    // Ids the cache never gave out are refused; nothing is read.
+    assert_eq!(
+        err_code(&f, "variant_diff", json!({"a": 999_999, "b": aid(beta_v)})),
+        "not_found"
+    );
+    let findings = ok(&f, "findings", json!({}));
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["code"] == "drift" && x["name"] == "reviewer"),
+        "{findings}"
+    );
+
+    // Context cost, by hand: each item costs its listing line "- name: description\n",
+    // ceil(bytes / 4) tokens (code.claude.com/docs/en/skills lists skills by name and
+    // description): "- pdf-alpha: Reads PDF invoices\n" 31 bytes → 8, "- reviewer: Reviews
+    // code\n" 25 → 7, "- git:commit: Commit the work\n" 30 → 8.
+    let cost = ok(&f, "project_cost", json!({"project": "alpha"}));
+    assert_eq!(cost["total_tokens"], 8 + 7 + 8, "{cost}");
+    assert_eq!(cost["items"].as_array().unwrap().len(), 3);
+    let listed = ok(&f, "list_projects", json!({}));
+    assert_eq!(listed["items"][0]["context_tokens"], 23);
+
+    // Usage: no transcripts here, so every item is unused and never used.
+    let usage = ok(&f, "project_usage", json!({"project": "alpha"}));
+    let usage = usage.as_array().unwrap();
+    assert_eq!(usage.len(), 3);
+    assert!(
+        usage
+            .iter()
+            .all(|u| u["last_used"].is_null() && u["uses_90d"] == 0)
+    );
+    let unused = ok(
+        &f,
+        "unused",
+        json!({"days": 30, "sort": "tokens", "limit": 2}),
+    );
+    assert_eq!(unused["total"], 6);
+    assert_eq!(unused["items"].as_array().unwrap().len(), 2);
+    assert!(
+        unused["items"][0]["context_tokens"].as_u64()
+            >= unused["items"][1]["context_tokens"].as_u64()
+    );
+    assert_eq!(err_code(&f, "unused", json!({"days": 0})), "invalid_input");
+}
