@@ -297,6 +297,70 @@ def test_markup_in_a_description_stays_text(dash):
     assert dash.js("return document.querySelector('#pv-artifacts img, #pv-artifacts script, #pv-artifacts b') === null")
 
 
+def show_tab(dash, tab):
+    dash.click(f"#tab-btn-{tab}")
+    dash.wait(f"return !document.querySelector('#tab-{tab}').hidden", 10)
+
+
+def test_library_shows_drift_and_the_diff_of_two_variants(dash):
+    # Every corpus project has its own `cmd-0.md` ("Command 0 of proj-NNN"): 100 copies of one
+    # command, 100 different contents.
+    show_tab(dash, "library")
+    dash.wait("return document.querySelectorAll('#library-rows tr').length > 0", 10)
+    dash.js("const k = document.querySelector('#lib-kind'); k.value = 'command'; k.dispatchEvent(new Event('change'));")
+    row = dash.wait(
+        "const r = document.querySelector('#library-rows tr[data-name=\"cmd-0\"]'); return r && r.innerText", 10
+    )
+    cells = row.split("\t")
+    assert cells[2:4] == ["100", "100"], cells
+    dash.js("const d = document.querySelector('#lib-drifted'); d.checked = true; d.dispatchEvent(new Event('change'));")
+    dash.wait("return document.querySelector('#lib-count').innerText.includes('drifted')", 10)
+    dash.click('#library-rows tr[data-name="cmd-0"] td.name')
+    meta = dash.wait(
+        "const v = document.querySelector('#artifact-view'); return !v.hidden && document.querySelector('#av-meta').innerText", 10
+    )
+    assert "100 copies in 100 projects" in meta and "100 variants" in meta, meta
+    dash.js("[...document.querySelectorAll('#av-variants input[type=checkbox]')].slice(0, 2).forEach(c => c.click());")
+    dash.click("#av-diff")
+    diff = dash.wait("const d = document.querySelector('#av-diff-out'); return !d.hidden && d.innerText", 10)
+    lines = diff.splitlines()
+    assert any(line.startswith("-Command 0 of proj-") for line in lines), diff
+    assert any(line.startswith("+Command 0 of proj-") for line in lines), diff
+    dash.screenshot(os.path.join(ARTIFACTS, "dashboard-library.png"))
+    dash.click("#av-close")
+    dash.js("const d = document.querySelector('#lib-drifted'); d.checked = false; d.dispatchEvent(new Event('change'));")
+
+
+def test_context_cost_and_unused_items(dash):
+    show_tab(dash, "unused")
+    count = dash.wait(
+        "const c = document.querySelector('#unused-count').innerText; return c.includes('not used') && c", 10
+    )
+    # 100 projects x (40 skills + 25 agents + 25 commands) loaded, none used: no transcripts.
+    assert int(count.split()[0]) >= 9000, count
+    costs = dash.js("return [...document.querySelectorAll('#unused-rows tr td.num')].map(td => td.innerText)")
+    assert len(costs) == 200 and costs[0] != "0", costs[:3]
+    dash.screenshot(os.path.join(ARTIFACTS, "dashboard-unused.png"))
+    show_tab(dash, "projects")
+    dash.js("document.querySelector('#project-filter').value = 'proj-001';"
+            "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
+    dash.click("#project-rows tr[data-id] td.name")
+    summary = dash.wait(
+        "const s = document.querySelector('#pv-cost-sum'); return document.querySelector('#pv-name').innerText === 'proj-001'"
+        " && s.innerText.includes('tokens') && s.innerText", 10
+    )
+    assert summary.startswith("Context: about"), summary
+    # A skill costs its listing line, ceil(bytes / 4) tokens (code.claude.com/docs/en/skills:
+    # skills are listed by name and description): "- skill-proj-001-10: Skill 10 of proj-001
+    # for reviewing and deploying\n" is 70 bytes, 18 tokens; the heaviest items come first.
+    row = dash.js(
+        "const cells = r => [...r.cells].map(c => c.textContent).join('\\t');"
+        "const r = [...document.querySelectorAll('#pv-cost-rows tr')].find(r => r.cells[0].textContent === 'skill-proj-001-10');"
+        "return r ? cells(r) : [...document.querySelectorAll('#pv-cost-rows tr')].map(cells).join(' | ')"
+    )
+    assert row.endswith("\t18"), row
+
+
 def autostart_entry(world):
     return os.path.join(world["home"], ".config/autostart/skillmeat-tray.desktop")
 
