@@ -27,7 +27,13 @@ fn mkfifo(path: &Path) {
 }
 
 /// Runs the binary; fails the test (after killing it) if it runs past `deadline`.
-fn run(home: &Path, db: &Path, root: &Path, args: &[&str], deadline: Duration) -> (i32, String) {
+fn output_within(
+    home: &Path,
+    db: &Path,
+    root: &Path,
+    args: &[&str],
+    deadline: Duration,
+) -> std::process::Output {
     let mut child = Command::new(BIN)
         .env_clear()
         .env("HOME", home)
@@ -43,17 +49,8 @@ fn run(home: &Path, db: &Path, root: &Path, args: &[&str], deadline: Duration) -
         .unwrap();
     let start = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.stderr.is_empty() || status.success(),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return (
-                status.code().unwrap_or(-1),
-                String::from_utf8(out.stdout).unwrap(),
-            );
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
         }
         if start.elapsed() > deadline {
             let _ = child.kill();
@@ -62,6 +59,20 @@ fn run(home: &Path, db: &Path, root: &Path, args: &[&str], deadline: Duration) -
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Runs the binary within `deadline`; a failure must say why on stderr.
+fn run(home: &Path, db: &Path, root: &Path, args: &[&str], deadline: Duration) -> (i32, String) {
+    let out = output_within(home, db, root, args, deadline);
+    assert!(
+        out.stderr.is_empty() || out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
 }
 
 struct Tree {
@@ -216,4 +227,44 @@ fn special_files_in_every_place_are_skipped_with_a_note() {
         "{snotes}"
     );
     assert!(t.project.join(".mcp.json").exists(), "nothing was removed");
+}
+
+#[test]
+fn a_fifo_in_place_of_a_compared_copy_or_a_transcript_never_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let root = tmp.path().join("projects");
+    let db = tmp.path().join("cache.db");
+    for (p, desc) in [("a", "Reviews code"), ("b", "Reviews code harshly")] {
+        put(
+            &root.join(p).join(".claude/agents/reviewer.md"),
+            &format!("---\nname: reviewer\ndescription: {desc}\n---\n"),
+        );
+    }
+    // A FIFO named like a session transcript (code.claude.com/docs/en/settings: sessions are
+    // kept in ~/.claude/projects/<project>/<session>.jsonl).
+    mkfifo(&home.join(".claude/projects/-tmp-a/session.jsonl"));
+    let limit = Duration::from_secs(20);
+    assert_eq!(run(&home, &db, &root, &["refresh"], limit).0, 0);
+    let (_, out) = run(&home, &db, &root, &["--json", "where", "reviewer"], limit);
+    let w: Value = serde_json::from_str(&out).unwrap();
+    let aids: Vec<i64> = w[0]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["copies"][0]["aid"].as_i64().unwrap())
+        .collect();
+    assert_eq!(aids.len(), 2, "{w}");
+    // b's copy is swapped for a FIFO with no writer: the diff fails at once and says why.
+    let b = root.join("b/.claude/agents/reviewer.md");
+    fs::remove_file(&b).unwrap();
+    mkfifo(&b);
+    let (a_id, b_id) = (aids[0].to_string(), aids[1].to_string());
+    let out = output_within(&home, &db, &root, &["diff", &a_id, &b_id], limit);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("reviewer.md"), "{err}");
+    // The usage pass skips the FIFO transcript instead of waiting for a writer.
+    let (code, _) = run(&home, &db, &root, &["usage"], limit);
+    assert_eq!(code, 0);
 }

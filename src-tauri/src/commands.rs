@@ -190,6 +190,8 @@ pub struct Settings {
     pub notifications: bool,
     /// Watching paused.
     pub watch_paused: bool,
+    /// Usage read from Claude Code's session logs (off: the usage index is deleted).
+    pub usage_index: bool,
     /// The database file (read-only here).
     pub db_path: String,
     /// The config file written by `set_setting`.
@@ -203,6 +205,7 @@ fn settings_of(cfg: &Config) -> Settings {
         schedule: cfg.schedule.clone(),
         notifications: cfg.notifications,
         watch_paused: cfg.watch_paused,
+        usage_index: cfg.usage_index,
         db_path: cfg.db_path.display().to_string(),
         config_file: cfg.config_file.display().to_string(),
     }
@@ -221,6 +224,7 @@ pub const UI_SETTINGS: &[&str] = &[
     "schedule",
     "notifications",
     "watch-paused",
+    "usage-index",
 ];
 
 /// Changes one setting: validated, written to the config file and applied live by the

@@ -538,4 +538,14 @@ fn library_where_diff_cost_findings_and_usage_for_the_dashboard() {
             >= unused["items"][1]["context_tokens"].as_u64()
     );
     assert_eq!(err_code(&f, "unused", json!({"days": 0})), "invalid_input");
+
+    // The dashboard may turn usage indexing off (a privacy switch); it is written and applied.
+    let s = ok(
+        &f,
+        "set_setting",
+        json!({"key": "usage-index", "value": "false"}),
+    );
+    assert_eq!(s["usage_index"], false);
+    let file = std::fs::read_to_string(f.home.join(".skillmeat/config.toml")).unwrap();
+    assert!(file.contains("usage-index = false"), "{file}");
 }

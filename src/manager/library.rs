@@ -215,15 +215,22 @@ impl CacheManager {
                 file.display()
             )));
         }
-        let meta = std::fs::metadata(&real).map_err(|e| CacheError::io(&real, e))?;
-        if meta.len() > MAX_DIFF_BYTES {
+        // A regular file only (a FIFO put in its place would block the read), read up to the
+        // cap on the open descriptor, so a file growing meanwhile is still bounded.
+        let file = crate::fsutil::open_regular(&real).map_err(|e| CacheError::io(&real, e))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, MAX_DIFF_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(|e| CacheError::io(&real, e))?;
+        if bytes.len() as u64 > MAX_DIFF_BYTES {
             return Err(CacheError::InvalidInput(format!(
                 "{} is larger than {} bytes; not compared",
                 real.display(),
                 MAX_DIFF_BYTES
             )));
         }
-        let bytes = std::fs::read(&real).map_err(|e| CacheError::io(&real, e))?;
         let label = format!(
             "{}/{}",
             Path::new(&loc.project_path)

@@ -255,6 +255,7 @@ export interface Settings {
   schedule: string;
   notifications: boolean;
   watch_paused: boolean;
+  usage_index: boolean;
   db_path: string;
   config_file: string;
 }

@@ -492,6 +492,7 @@ function formSettings(): Record<string, string> {
     schedule: ($("set-schedule") as HTMLInputElement).value.trim(),
     notifications: `${($("set-notify") as HTMLInputElement).checked}`,
     "watch-paused": `${($("set-paused") as HTMLInputElement).checked}`,
+    "usage-index": `${($("set-usage") as HTMLInputElement).checked}`,
   };
 }
 
@@ -502,6 +503,7 @@ function settingsAsText(s: Settings): Record<string, string> {
     schedule: s.schedule,
     notifications: `${s.notifications}`,
     "watch-paused": `${s.watch_paused}`,
+    "usage-index": `${s.usage_index}`,
   };
 }
 
@@ -516,6 +518,7 @@ async function openSettings(): Promise<void> {
   ($("set-schedule") as HTMLInputElement).value = s.schedule;
   ($("set-notify") as HTMLInputElement).checked = s.notifications;
   ($("set-paused") as HTMLInputElement).checked = s.watch_paused;
+  ($("set-usage") as HTMLInputElement).checked = s.usage_index;
   shownAutostart = await call<boolean>("get_autostart");
   ($("set-autostart") as HTMLInputElement).checked = shownAutostart;
   $("set-files").textContent = `Saved in ${s.config_file} · database ${s.db_path}`;
