@@ -1,19 +1,17 @@
 //! The context-cost estimator against a real tokenizer: `estimate_tokens` (bytes / 4, rounded
 //! up) compared with OpenAI's o200k_base and cl100k_base (the `tiktoken-rs` crate; Anthropic
-//! publishes no tokenizer crate) on a sample of real Markdown: this repository's documents and,
-//! when present, the shared design documents (/work/shared/docs). Prints the measured error
-//! (`cargo test --test cost_estimator -- --nocapture`); the README states it.
+//! publishes no tokenizer crate) on a fixed sample of real Markdown (the project's design
+//! documents, copied into `tests/fixtures/estimator/` so the figures are reproducible) and
+//! listing lines. Prints the measured error (`cargo test --test cost_estimator --
+//! --nocapture`); the README states it.
 
 use skillmeat_cache::cost::estimate_tokens;
 use std::path::{Path, PathBuf};
 
 fn sample() -> Vec<(String, String)> {
     let mut files: Vec<PathBuf> = Vec::new();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for f in ["README.md", "SECURITY.md"] {
-        files.push(root.join(f));
-    }
-    for dir in [Path::new("/work/shared/docs")] {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/estimator");
+    for dir in [fixtures.as_path()] {
         if let Ok(rd) = std::fs::read_dir(dir) {
             let mut v: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok())
