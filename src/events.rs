@@ -136,6 +136,14 @@ pub enum CacheEvent {
         /// Details for the user.
         message: String,
     },
+    /// The usage index took in new uses from Claude Code's session logs (an appended
+    /// transcript): "last used" figures changed.
+    UsageIndexed {
+        /// Uses added.
+        uses: u64,
+        /// Transcript files read.
+        files: u64,
+    },
 }
 
 impl CacheEvent {
@@ -153,6 +161,7 @@ impl CacheEvent {
             CacheEvent::ProjectMissing { .. } => "project_missing",
             CacheEvent::Cleared { .. } => "cleared",
             CacheEvent::WatchStatus { .. } => "watch_status",
+            CacheEvent::UsageIndexed { .. } => "usage_indexed",
         }
     }
 
@@ -199,6 +208,9 @@ impl CacheEvent {
             }
             CacheEvent::Cleared { projects } => format!("cache cleared: {projects} project(s)"),
             CacheEvent::WatchStatus { state, message } => format!("watch {state}: {message}"),
+            CacheEvent::UsageIndexed { uses, files } => {
+                format!("usage: {uses} use(s) indexed from {files} transcript(s)")
+            }
         }
     }
 }

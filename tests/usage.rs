@@ -581,6 +581,7 @@ fn the_watcher_indexes_an_append_without_rereading() {
     let f = dir.join("a.jsonl");
     append(&f, &(text_line(&ts(0), "/w", 100_000) + "\n"));
     let m = env.open();
+    let mut events = m.events().subscribe();
     let mut w = UsageWatcher::start(m.clone()).unwrap();
     m.update_usage().unwrap();
     let before: i64 = env
@@ -591,6 +592,17 @@ fn the_watcher_indexes_an_append_without_rereading() {
     wait_until(Duration::from_secs(5), "the append to be indexed", || {
         names(&env) == vec![pair("skill", "live")]
     });
+    // The dashboard hears of it (its "last used" figures changed).
+    let mut heard = None;
+    wait_until(Duration::from_secs(5), "a usage_indexed event", || {
+        while let Ok(ev) = events.try_recv() {
+            if let skillmeat_cache::CacheEvent::UsageIndexed { uses, files } = ev {
+                heard = Some((uses, files));
+            }
+        }
+        heard.is_some()
+    });
+    assert_eq!(heard, Some((1, 1)));
     // A new session file in a new project folder is picked up as well.
     let g = slug_dir(&env, "t").join("b.jsonl");
     append(&g, &(agent_line(&ts(0), "/w", "s", "helper") + "\n"));
@@ -855,4 +867,64 @@ async fn the_service_keeps_the_index_fresh_and_the_setting_turns_it_off() {
     svc.set_setting("cache-ttl", "61").await.unwrap();
     assert!(events(&env).is_empty());
     svc.stop().await;
+}
+
+#[test]
+fn the_user_scope_asked_for_counts_its_items_uses_in_every_folder() {
+    // User-scope skills (~/.claude/skills) load in every project (code.claude.com/docs/en/skills),
+    // so asking the user scope itself for usage counts their uses wherever they were made.
+    let mut env = TestEnv::new();
+    env.config.include_user_scope = true;
+    let skill = env.home.join(".claude/skills/everywhere/SKILL.md");
+    fs::create_dir_all(skill.parent().unwrap()).unwrap();
+    fs::write(
+        &skill,
+        "---\nname: everywhere\ndescription: Used anywhere\n---\n",
+    )
+    .unwrap();
+    let alpha = env.project("alpha");
+    alpha.skill("local", "local", "Alpha's own");
+    let m = env.open();
+    refresh_now(&m, false).unwrap();
+    let f = slug_dir(&env, "x").join("s.jsonl");
+    append(
+        &f,
+        &(skill_line(&ts(0), &alpha.key(), "s1", "everywhere") + "\n"),
+    );
+    append(
+        &f,
+        &(skill_line(&ts(1), "/somewhere/else", "s2", "everywhere") + "\n"),
+    );
+    m.update_usage().unwrap();
+    let user = m
+        .list_projects(&Default::default())
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|p| p.origin == skillmeat_cache::model::ProjectOrigin::User)
+        .expect("the user scope is cached");
+    let u = m
+        .usage_artifacts(&UsageQuery {
+            project: Some(user.id.clone()),
+            days: 30,
+            unused_only: false,
+        })
+        .unwrap();
+    let every = u.iter().find(|a| a.name == "everywhere").expect("listed");
+    assert_eq!(
+        every.uses_30d, 2,
+        "both uses, in alpha and outside any project"
+    );
+    // Asked from alpha, only the use made in alpha counts.
+    let a = m
+        .usage_artifacts(&UsageQuery {
+            project: Some(alpha.key()),
+            days: 30,
+            unused_only: false,
+        })
+        .unwrap();
+    assert_eq!(
+        a.iter().find(|x| x.name == "everywhere").unwrap().uses_30d,
+        1
+    );
 }

@@ -171,6 +171,19 @@ pub fn diff(m: &CacheManager, a: &DiffArgs, json: bool) -> Result<()> {
     let d = m.variant_diff(a.a, a.b)?;
     if json {
         print_json(&serde_json::json!({ "a": a.a, "b": a.b, "diff": d }));
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        // The text comes from files: escape sequences in it must not drive the terminal.
+        let shown: String = d
+            .chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        print!("{shown}");
     } else {
         print!("{d}");
     }

@@ -292,6 +292,19 @@ impl CacheManager {
             None => None,
         };
         let items = self.usage_items(rid)?;
+        // The user scope asked for: its items load in every folder, so their uses count
+        // wherever they were made (no working folder maps to the user scope itself).
+        let asked_user_scope = match rid {
+            Some(r) => self.store().read(|c| {
+                Ok(c.query_row(
+                    "SELECT origin = 'user' FROM projects WHERE rid = ?1",
+                    [r],
+                    |row| row.get::<_, bool>(0),
+                )?)
+            })?,
+            None => false,
+        };
+        let rid = if asked_user_scope { None } else { rid };
         let agg = self.usage_agg()?;
         let today = today();
         let mut out = Vec::with_capacity(items.len());

@@ -256,9 +256,13 @@ impl CacheManager {
             return Ok(());
         }
         self.store().write(|tx| {
+            // Freed pages are overwritten with zeros, so working folders and session ids do
+            // not linger in the file's free pages (the WAL is checkpointed below).
             tx.execute_batch(
-                "DELETE FROM usage_events; DELETE FROM usage_files; DELETE FROM usage_names;
-                 DELETE FROM usage_sessions; DELETE FROM usage_cwds;",
+                "PRAGMA secure_delete = ON;
+                 DELETE FROM usage_events; DELETE FROM usage_files; DELETE FROM usage_names;
+                 DELETE FROM usage_sessions; DELETE FROM usage_cwds;
+                 PRAGMA secure_delete = OFF;",
             )?;
             Ok(())
         })?;

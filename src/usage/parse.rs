@@ -72,7 +72,7 @@ pub struct Use {
     pub name: String,
     /// Identity of the use, for counting it once when Claude Code copies it into another
     /// transcript (a continued session starts with the earlier messages): a 64-bit hash of the
-    /// tool call's id (`toolu_…`), else of the line's `uuid`, else of the line's bytes.
+    /// tool call's id (`toolu_…`), else of the line's `uuid`, else of its time and session.
     pub key: i64,
 }
 
@@ -150,6 +150,12 @@ struct Input<'a> {
     subagent_type: Option<Cow<'a, str>>,
 }
 
+/// Most uses taken from one line (a real assistant turn calls a handful of tools).
+pub const MAX_USES_PER_LINE: usize = 256;
+
+/// Longest working folder or session id kept (longer ones are not real and are dropped).
+pub const MAX_FIELD_BYTES: usize = 4096;
+
 /// Reads one line (without its newline). Never panics; bad input is `Malformed`.
 pub fn parse_line(line: &[u8]) -> LineResult {
     let tool = TOOL_USE.find(line).is_some();
@@ -163,9 +169,18 @@ pub fn parse_line(line: &[u8]) -> LineResult {
     let Ok(parsed) = serde_json::from_str::<Line>(text) else {
         return LineResult::Malformed;
     };
+    // Without a `uuid`, the line's time and session identify it (never its text: a hash of
+    // the whole line would be a fingerprint of the prompt).
     let line_key = match parsed.uuid.as_deref() {
         Some(u) => hash(u.as_bytes()),
-        None => hash(line),
+        None => hash(
+            format!(
+                "{}\u{0}{}",
+                parsed.timestamp.as_deref().unwrap_or(""),
+                parsed.session.as_deref().unwrap_or("")
+            )
+            .as_bytes(),
+        ),
     };
     LineResult::Uses(uses_of(parsed, line_key))
 }
@@ -216,12 +231,18 @@ fn uses_of(line: Line<'_>, line_key: i64) -> Vec<Use> {
         }
         _ => {}
     }
+    // Bounded whatever the line holds: a working folder or session id longer than any real
+    // one is dropped, and one line yields at most MAX_USES_PER_LINE uses.
+    let bounded = |s: Option<&str>| s.filter(|s| s.len() <= MAX_FIELD_BYTES).map(String::from);
+    let cwd = bounded(line.cwd.as_deref());
+    let session = bounded(line.session.as_deref());
     found
         .into_iter()
+        .take(MAX_USES_PER_LINE)
         .map(|(kind, name, key)| Use {
             at,
-            cwd: line.cwd.as_deref().map(String::from),
-            session: line.session.as_deref().map(String::from),
+            cwd: cwd.clone(),
+            session: session.clone(),
             kind,
             name,
             key,

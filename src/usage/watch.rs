@@ -16,6 +16,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// Longest time events are gathered before indexing, however steadily they keep coming.
+const MAX_GATHER: Duration = Duration::from_millis(250);
+
 /// Quiet time gathering more events before indexing.
 pub const SETTLE: Duration = Duration::from_millis(20);
 
@@ -71,18 +74,26 @@ impl UsageWatcher {
                             if matches!(ev.kind, EventKind::Access(_)) {
                                 return;
                             }
+                            let created = matches!(ev.kind, EventKind::Create(_));
                             for p in ev.paths {
                                 if is_transcript(&p) {
                                     paths.insert(p);
                                 } else if p == dir {
                                     full = true;
+                                } else if created && p.is_dir() {
+                                    // A new project folder: the OS watch on it is added after
+                                    // it was created, so a session file written into it at
+                                    // once has no event of its own. Read what it holds.
+                                    paths.extend(crate::usage::index::transcript_files(&p));
                                 }
                             }
                         }
                         Err(_) => full = true,
                     };
                     take(first);
-                    loop {
+                    let gathering = std::time::Instant::now();
+                    // Until a quiet gap, but no longer than MAX_GATHER under steady writes.
+                    while gathering.elapsed() < MAX_GATHER {
                         match rx.recv_timeout(SETTLE) {
                             Ok(Msg::Event(ev)) => take(ev),
                             Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -112,8 +123,17 @@ impl UsageWatcher {
                         let files: Vec<PathBuf> = paths.into_iter().collect();
                         manager.update_usage_files(&files)
                     };
-                    if let Err(e) = r {
-                        tracing::warn!("usage index: {e}");
+                    match r {
+                        Ok(report) if report.uses_added > 0 => {
+                            manager
+                                .events()
+                                .send(crate::events::CacheEvent::UsageIndexed {
+                                    uses: report.uses_added,
+                                    files: report.files_read,
+                                });
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("usage index: {e}"),
                     }
                 }
             })

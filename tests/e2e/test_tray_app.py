@@ -59,6 +59,8 @@ def world():
     home = os.path.join(tmp, "home")
     root = os.path.join(tmp, "projects")
     os.makedirs(home)
+    # Claude Code's session logs live here (the usage index watches the folder from start-up).
+    os.makedirs(os.path.join(home, ".claude", "projects"))
     corpus(root, 100)
     # A skill whose description is markup: the dashboard must show it as text.
     write(
@@ -359,6 +361,50 @@ def test_context_cost_and_unused_items(dash):
         "return r ? cells(r) : [...document.querySelectorAll('#pv-cost-rows tr')].map(cells).join(' | ')"
     )
     assert row.endswith("\t18"), row
+
+
+def test_a_skill_used_in_a_session_shows_its_last_use_live(dash, world):
+    # A Claude Code 2.1 session in proj-003 invokes one of its skills: an assistant line with a
+    # `Skill` tool_use (shape from the transcripts of code.claude.com/docs/en/skills sessions;
+    # see tests/fixtures/transcripts/README.md). Appended while the dashboard shows the project.
+    dash.js("document.querySelector('#project-filter').value = 'proj-003';"
+            "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
+    dash.click("#project-rows tr[data-id] td.name")
+    wait_for(lambda: dash.text("#pv-name") == "proj-003", 10, "proj-003 in the project view")
+    cwd = os.path.join(world["root"], "proj-003")
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    line = {
+        "type": "assistant", "cwd": cwd, "sessionId": "e2e-session-1", "version": "2.1.70",
+        "timestamp": now, "uuid": "u-e2e-1",
+        "message": {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_e2e_1", "name": "Skill",
+             "input": {"skill": "skill-proj-003-2", "args": "a private argument"}},
+        ]},
+    }
+    slug = os.path.join(world["home"], ".claude", "projects", cwd.replace("/", "-"))
+    os.makedirs(slug, exist_ok=True)
+    t0 = time.monotonic()
+    with open(os.path.join(slug, "e2e-session-1.jsonl"), "a", encoding="utf-8") as f:
+        f.write(json.dumps(line) + "\n")
+    row = (
+        "const r = [...document.querySelectorAll('#pv-artifacts tr')]"
+        ".find(r => r.dataset.name === 'skill-proj-003-2');"
+    )
+    dash.wait(row + "return r && r.querySelector('svg.spark') !== null", 10)
+    MEASURED["transcript_to_dashboard_ms"] = round((time.monotonic() - t0) * 1000)
+    used = dash.js(row + "return r.cells[2].innerText")
+    assert "ago" in used or "just now" in used, used
+    # Another skill of the project, never used, says so.
+    assert dash.js(
+        "return [...document.querySelectorAll('#pv-artifacts tr')]"
+        ".find(r => r.dataset.name === 'skill-proj-003-3').cells[2].innerText"
+    ) == "never"
+    # Nothing but the names reached the database: the argument is not in it.
+    db = os.path.join(world["home"], ".local", "share", "skillmeat-tray", "cache.db")
+    for path in (db, db + "-wal"):
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                assert b"a private argument" not in f.read(), path
 
 
 def autostart_entry(world):

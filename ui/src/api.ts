@@ -276,7 +276,8 @@ export type CacheEvent =
   | { type: "project_removed"; id: string }
   | { type: "project_missing"; id: string }
   | { type: "cleared"; projects: number }
-  | { type: "watch_status"; state: string; message: string };
+  | { type: "watch_status"; state: string; message: string }
+  | { type: "usage_indexed"; uses: number; files: number };
 
 interface TauriGlobal {
   core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };

@@ -37,8 +37,12 @@ let host: LibraryHost;
 /** Wires the view's controls once. */
 export function initLibrary(h: LibraryHost): void {
   host = h;
-  $("lib-kind").addEventListener("change", () => void loadLibrary().catch(host.fail));
-  $("lib-drifted").addEventListener("change", () => void loadLibrary().catch(host.fail));
+  for (const id of ["lib-kind", "lib-drifted"]) {
+    $(id).addEventListener("change", () => {
+      lib.shown = LIB_PAGE;
+      void loadLibrary().catch(host.fail);
+    });
+  }
   for (const b of document.querySelectorAll<HTMLButtonElement>("#library-table th button[data-lsort]")) {
     b.addEventListener("click", () => {
       lib.sort = (b.dataset.lsort ?? "copies") as LibrarySort;

@@ -557,6 +557,16 @@ const reloadAll = debounce(async () => {
   }
 }, 150);
 
+/** New uses in Claude Code's session logs: only "last used" and the Unused view change. */
+const reloadUsage = debounce(async () => {
+  try {
+    if (state.openProject) await openProject(state.openProject);
+    if (state.tab === "unused") await loadUnused();
+  } catch (e) {
+    fail(e);
+  }
+}, 300);
+
 function onEvent(e: CacheEvent): void {
   switch (e.type) {
     case "refresh_started":
@@ -581,6 +591,9 @@ function onEvent(e: CacheEvent): void {
     case "cleared":
     case "watch_status":
       reloadAll();
+      break;
+    case "usage_indexed":
+      reloadUsage();
       break;
     default:
       break;

@@ -17,10 +17,14 @@ let fail: (e: unknown) => void = () => {};
 export function initUnused(open: (id: string) => void, onError: (e: unknown) => void): void {
   openProject = open;
   fail = onError;
-  $("unused-days").addEventListener("change", () => void loadUnused().catch(fail));
+  $("unused-days").addEventListener("change", () => {
+    view.shown = UNUSED_PAGE;
+    void loadUnused().catch(fail);
+  });
   for (const b of document.querySelectorAll<HTMLButtonElement>("#unused-table th button[data-usort]")) {
     b.addEventListener("click", () => {
       view.sort = (b.dataset.usort ?? "tokens") as UnusedSort;
+      view.shown = UNUSED_PAGE;
       void loadUnused().catch(fail);
     });
   }
