@@ -1361,3 +1361,50 @@ async fn a_change_of_user_settings_or_user_skills_refreshes_the_projects_that_de
     .await;
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_transcripts_and_todos_written_under_the_user_folder_refresh_nothing() {
+    // Claude Code writes its session transcripts (~/.claude/projects/<slug>/<session>.jsonl,
+    // code.claude.com/docs/en/settings) and todos all through a session; they are not
+    // configuration, so the user scope must not be re-read for them. A user skill still is
+    // (code.claude.com/docs/en/skills: personal skills live in ~/.claude/skills).
+    let mut env = TestEnv::new();
+    env.config.include_user_scope = true;
+    let a = standard_project(&env, "alpha", "v1");
+    let claude = env.home.join(".claude");
+    std::fs::create_dir_all(claude.join("projects/-w")).unwrap();
+    std::fs::create_dir_all(claude.join("todos")).unwrap();
+    std::fs::create_dir_all(claude.join("skills")).unwrap();
+    let rig = Rig::start(&env.config, watch_opts(&env.config)).await;
+    let m = rig.m.clone();
+    let user = m
+        .list_projects(&Default::default())
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|p| p.origin == skillmeat_cache::model::ProjectOrigin::User)
+        .expect("the user scope is cached");
+    let mark = rig.log.mark();
+    for i in 0..10 {
+        std::fs::write(
+            claude.join("projects/-w/s.jsonl"),
+            format!("{{\"type\":\"user\",\"n\":{i}}}\n"),
+        )
+        .unwrap();
+        std::fs::write(claude.join("todos/s.json"), format!("[{i}]")).unwrap();
+    }
+    // A change to alpha afterwards proves the noise was handled (events in order); the user
+    // skill then comes well after it, so a refresh for the noise could not merge with it.
+    set_desc(&a, "v2");
+    wait_desc(&m, &a, "pdf", "v2").await;
+    let skill = claude.join("skills/mine/SKILL.md");
+    std::fs::create_dir_all(skill.parent().unwrap()).unwrap();
+    std::fs::write(&skill, "---\nname: mine\ndescription: Mine\n---\n").unwrap();
+    wait_until(DEADLINE, "the user skill", || {
+        names(&m, &user.id, ArtifactKind::Skill) == ["mine"]
+    })
+    .await;
+    let refreshes = rig.log.count_since(mark, |e| is_progress_of(e, &user.path));
+    assert_eq!(refreshes, 1, "only the skill re-read the user scope");
+    rig.stop().await;
+}

@@ -21,6 +21,22 @@ pub(super) fn canonical_file(file: &Path) -> PathBuf {
 }
 
 /// What an event at `path` means for Claude Code's user files; `None`: not one of them.
+/// What Claude Code writes under its configuration folder while it runs, and never loads as
+/// configuration: session transcripts (`projects/`, code.claude.com/docs/en/settings), todos,
+/// shell snapshots, telemetry, per-session environments, file checkpoints, debug logs, the
+/// IDE lock files and the prompt history.
+pub(super) const CLAUDE_RUNTIME_STATE: &[&str] = &[
+    "projects",
+    "todos",
+    "shell-snapshots",
+    "statsig",
+    "session-env",
+    "file-history",
+    "debug",
+    "ide",
+    "history.jsonl",
+];
+
 pub(super) fn classify(opts: &WatchOptions, path: &Path) -> Option<PathMeaning> {
     if path == opts.claude_json {
         return Some(PathMeaning::ClaudeJson);
@@ -43,6 +59,10 @@ pub(super) fn classify(opts: &WatchOptions, path: &Path) -> Option<PathMeaning> 
     match comps.first().map(String::as_str) {
         // The folder itself appearing or vanishing: its watches are added, all re-read.
         None => Some(PathMeaning::UserScope),
+        // Claude Code's own running state (session transcripts, todos, shell snapshots...):
+        // written all through a session, never something a session loads. The transcripts
+        // are the usage index's, which watches them itself.
+        Some(first) if CLAUDE_RUNTIME_STATE.contains(&first) => Some(PathMeaning::Ignored),
         Some("settings.json") if comps.len() == 1 => Some(PathMeaning::UserScope),
         // A user skill appearing or vanishing changes which project skills are shadowed
         // (the folder itself appearing adds its watch).
