@@ -107,6 +107,14 @@ impl Service {
         if !manager.store().is_read_only() {
             let m = manager.clone();
             let _ = blocking(move || m.store().mark_service(Some(std::process::id()))).await;
+            // A large refresh cut short (the app quit, the process was killed) leaves the
+            // library's counts paused: recount them now rather than at the next read ten
+            // minutes on. Safe even if another process's run is under way (its writes are
+            // then counted by the triggers, and its end finds nothing left to do).
+            let m = manager.clone();
+            if let Err(e) = blocking(move || m.library_recover()).await {
+                tracing::warn!("library: {e}");
+            }
         }
         // Listen before anything can happen, so no event is missed.
         let events = manager.events().subscribe();

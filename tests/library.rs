@@ -610,4 +610,32 @@ fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
         &("review".to_string(), n as u64, 2)
     );
     assert_eq!(state(), (1, 0));
+
+    // A pause left a moment ago (the app quit in the middle of a large run) while a project
+    // changed: the next start of the service recounts at once, without waiting ten minutes.
+    env.raw()
+        .execute(
+            "UPDATE lib_state SET live = 0, since = ?1",
+            [skillmeat_cache::store::now_ms()],
+        )
+        .unwrap();
+    review(&env, "p001", REVIEW_B);
+    skillmeat_cache::refresh::refresh_project_now(
+        &m,
+        &env.root.join("p001").display().to_string(),
+        true,
+    )
+    .unwrap();
+    assert_eq!(state().0, 0, "still paused");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let svc = rt
+        .block_on(skillmeat_cache::service::Service::start_with(m.clone()))
+        .unwrap();
+    assert_eq!(state(), (1, 0), "the start recounted");
+    assert_eq!(
+        library(&m).last().unwrap(),
+        &("review".to_string(), n as u64, 2),
+        "p000 and p001 both hold REVIEW_B now: still two variants, counted afresh"
+    );
+    rt.block_on(svc.stop());
 }

@@ -54,6 +54,15 @@ impl CacheManager {
         }
     }
 
+    /// Recounts the library now if its triggers are set aside, whatever the pause's age
+    /// (the service's start: no run of this process can be under way yet).
+    pub fn library_recover(&self) -> Result<()> {
+        if self.inner.store.library_paused_since()?.is_some() && !self.inner.store.is_read_only() {
+            self.inner.store.library_rebuild()?;
+        }
+        Ok(())
+    }
+
     /// Rebuilds the library when a pause was left behind by an interrupted run.
     fn library_heal(&self) -> Result<()> {
         if let Some(since) = self.inner.store.library_paused_since()?
