@@ -25,7 +25,7 @@ use crate::store::{
     ArtifactFilter, BatchWritten, NewProject, OutdatedSort, ProjectFilter, RecentChange,
     SearchSort, Store, now_ms,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -327,18 +327,34 @@ impl CacheManager {
             Some(k) => Some(self.resolve(k)?.0),
             None => None,
         };
-        let page = self.inner.store.search_in(
-            &q.text,
-            &crate::store::SearchFilter {
-                project: project.as_deref(),
-                kind: q.kind,
-                scope: q.scope,
-                loaded: q.loaded,
-            },
-            q.sort,
-            q.skip,
-            Some(q.limit.unwrap_or(50)),
-        )?;
+        let filter = crate::store::SearchFilter {
+            project: project.as_deref(),
+            kind: q.kind,
+            scope: q.scope,
+            loaded: q.loaded,
+        };
+        let limit = Some(q.limit.unwrap_or(50));
+        let page = if q.sort == crate::store::SearchSort::Usage {
+            // Uses in the last 30 days, counted where they count (a project's own item in
+            // that project, a user-scope item anywhere).
+            let uses: HashMap<i64, u64> = self
+                .usage_artifacts(&crate::usage::UsageQuery {
+                    project: None,
+                    days: 30,
+                    unused_only: false,
+                })?
+                .into_iter()
+                .filter(|u| u.uses > 0)
+                .map(|u| (u.aid, u.uses))
+                .collect();
+            self.inner
+                .store
+                .search_by_uses(&q.text, &filter, &uses, q.skip, limit)?
+        } else {
+            self.inner
+                .store
+                .search_in(&q.text, &filter, q.sort, q.skip, limit)?
+        };
         self.count(true);
         Ok(page)
     }

@@ -928,3 +928,61 @@ fn the_user_scope_asked_for_counts_its_items_uses_in_every_folder() {
         1
     );
 }
+
+#[test]
+fn search_sorted_by_usage_puts_the_most_used_first() {
+    // Uses come from `Skill` tool calls in the session logs (code.claude.com/docs/en/skills).
+    let env = TestEnv::new();
+    let p = env.project("proj");
+    p.skill("alpha-tool", "alpha-tool", "A tool nobody uses");
+    p.skill("mid-tool", "mid-tool", "A tool used once");
+    p.skill("zeta-tool", "zeta-tool", "A tool used twice");
+    let m = env.open();
+    refresh_now(&m, false).unwrap();
+    let f = slug_dir(&env, "x").join("s.jsonl");
+    for (d, s, name) in [
+        (0, "s1", "zeta-tool"),
+        (1, "s2", "zeta-tool"),
+        (2, "s3", "mid-tool"),
+    ] {
+        append(&f, &(skill_line(&ts(d), &p.key(), s, name) + "\n"));
+    }
+    // A use 40 days ago is outside the 30-day window the order uses.
+    append(
+        &f,
+        &(skill_line(&ts(40), &p.key(), "s4", "alpha-tool") + "\n"),
+    );
+    m.update_usage().unwrap();
+    let order = |sort| -> Vec<String> {
+        m.search(&skillmeat_cache::SearchQuery {
+            text: "tool".into(),
+            sort,
+            ..Default::default()
+        })
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|h| h.artifact.name)
+        .collect()
+    };
+    use skillmeat_cache::store::SearchSort;
+    assert_eq!(
+        order(SearchSort::Usage),
+        ["zeta-tool", "mid-tool", "alpha-tool"]
+    );
+    assert_eq!(
+        order(SearchSort::Name),
+        ["alpha-tool", "mid-tool", "zeta-tool"]
+    );
+    let page = m
+        .search(&skillmeat_cache::SearchQuery {
+            text: "tool".into(),
+            sort: SearchSort::Usage,
+            skip: 1,
+            limit: Some(1),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(page.items[0].artifact.name, "mid-tool");
+}

@@ -106,7 +106,7 @@ enum Command {
         kind: Option<String>,
         #[command(flatten)]
         load: LoadArgs,
-        /// Sort by relevance, name, kind or updated.
+        /// Sort by relevance, name, kind, updated or usage (most used in 30 days first).
         #[arg(long, default_value = "relevance")]
         sort: String,
         /// Rows to skip.

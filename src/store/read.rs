@@ -57,6 +57,9 @@ pub enum SearchSort {
     Kind,
     /// Most recently changed first.
     Updated,
+    /// Most used first (uses in the last 30 days, from Claude Code's session logs), then by
+    /// name; see `CacheManager::search`.
+    Usage,
 }
 
 impl SearchSort {
@@ -67,8 +70,9 @@ impl SearchSort {
             "name" => Ok(SearchSort::Name),
             "kind" | "type" => Ok(SearchSort::Kind),
             "updated" => Ok(SearchSort::Updated),
+            "usage" | "used" => Ok(SearchSort::Usage),
             other => Err(CacheError::InvalidInput(format!(
-                "unknown sort '{other}' (use relevance, name, kind or updated)"
+                "unknown sort '{other}' (use relevance, name, kind, updated or usage)"
             ))),
         }
     }

@@ -98,6 +98,43 @@ impl Store {
             Ok(Page { total, skip, items })
         })
     }
+
+    /// [`Store::search_in`] ordered by `uses` (artifact id → uses; most first), matches with
+    /// equal or no uses by name. Every match's id is read to order them (the uses come from
+    /// outside the database's search tables), so it costs more than the other orders on very
+    /// broad queries.
+    pub fn search_by_uses(
+        &self,
+        query: &str,
+        filter: &SearchFilter<'_>,
+        uses: &HashMap<i64, u64>,
+        skip: u64,
+        limit: Option<u64>,
+    ) -> Result<Page<SearchHit>> {
+        let q = query.trim();
+        if q.is_empty() {
+            return Err(CacheError::InvalidInput("the search query is empty".into()));
+        }
+        let q = Query::new(q, filter.project, filter.kind, filter.scope, filter.loaded);
+        let limit = limit.unwrap_or(50);
+        self.read(|c| {
+            let names = names::find(c, &q, 0)?;
+            let counts = full_text::counts(c, &q, &names.ids)?;
+            let total = counts.full_text + counts.names_missed;
+            // Every match by name, then a stable sort by uses keeps names in order on ties.
+            let mut ids = sorted_page(c, &q, SearchSort::Name, 0, total)?;
+            ids.sort_by_key(|aid| std::cmp::Reverse(uses.get(aid).copied().unwrap_or(0)));
+            let page: Vec<i64> = ids
+                .into_iter()
+                .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .collect();
+            let items = load_hits(c, &page, |_, name| {
+                names::tier_of(&q, name).unwrap_or(TIER_FULL_TEXT)
+            })?;
+            Ok(Page { total, skip, items })
+        })
+    }
 }
 
 /// The ids of one page in relevance order, with the tier of each name match among them:
