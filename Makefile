@@ -84,6 +84,6 @@ ui/dist/index.html: $(UI_SOURCES)
 deps:
 	@bash scripts/install-deps.sh
 
-## The multi-process soak of tests/faults.rs for 60 s instead of 10 (SKILLMEAT_SOAK_SECS).
+## The multi-process soak of tests/faults.rs for 60 s instead of 5 (SKILLMEAT_SOAK_SECS).
 soak:
 	SKILLMEAT_SOAK_SECS=60 $(CARGO) test --locked -p skillmeat-cache --test faults -- --nocapture watch_refresh_and_readers

@@ -849,7 +849,7 @@ fn soak_duration() -> Duration {
     let secs = std::env::var("SKILLMEAT_SOAK_SECS")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(10);
+        .unwrap_or(5);
     Duration::from_secs(secs)
 }
 

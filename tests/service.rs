@@ -232,7 +232,7 @@ async fn a_locked_database_never_stalls_the_runtime() {
     let mut cfg = config(&env);
     cfg.enabled = false;
     let m =
-        CacheManager::open_with_busy_timeout(cfg, EventBus::default(), Duration::from_millis(1000))
+        CacheManager::open_with_busy_timeout(cfg, EventBus::default(), Duration::from_millis(500))
             .unwrap();
     let svc = Service::start_with(m).await.unwrap();
     svc.refresh_all(false).await.unwrap();
@@ -240,11 +240,13 @@ async fn a_locked_database_never_stalls_the_runtime() {
     // Another process holds the write lock.
     let locker = env.raw();
     locker.execute_batch("BEGIN IMMEDIATE;").unwrap();
-    let started = Instant::now();
+    // A 20 ms timer on the runtime for as long as the refresh is under way.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticking = done.clone();
     let ticker = tokio::spawn(async move {
         let mut worst = Duration::ZERO;
         let mut last = Instant::now();
-        while last.duration_since(started) < Duration::from_secs(6) {
+        while !ticking.load(std::sync::atomic::Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let now = Instant::now();
             worst = worst.max(now - last);
@@ -254,8 +256,9 @@ async fn a_locked_database_never_stalls_the_runtime() {
     });
     // A forced refresh: each of its three attempts waits out the busy timeout; the last is
     // then marked failed (another write that waits).
-    let refresh = svc.refresh_project(&id, true);
-    let (outcome, worst) = tokio::join!(refresh, ticker);
+    let outcome = svc.refresh_project(&id, true).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let worst = ticker.await;
     locker.execute_batch("ROLLBACK;").unwrap();
     let worst = worst.unwrap();
     assert!(
@@ -272,6 +275,12 @@ async fn stopping_does_not_wait_for_a_refresh_stuck_on_a_lock() {
     let env = TestEnv::new();
     project_with_skill(&env, "alpha", "v1");
     let svc = start(config(&env)).await;
+    // The first scheduled run reads alpha (it is queued by a task of its own: wait for its
+    // result, not only for an idle queue, which the job also is before that run is queued).
+    wait_until(DEADLINE, "alpha to be cached", || {
+        svc.manager().resolve("alpha").is_ok()
+    })
+    .await;
     assert!(svc.job().wait_idle(DEADLINE).await);
     let locker = env.raw();
     // The service's own start-up writes (usage index, bookkeeping) may hold the write lock
