@@ -72,9 +72,16 @@ class WebDriver:
             f.write(base64.b64decode(self.s("GET", "/screenshot")))
 
     def wait(self, script, timeout=10.0, *args):
+        """Waits for `script` to return something true. While the page reloads, WebKitWebDriver
+        answers a script with 404 (no document to run it in): that counts as "not yet"."""
         deadline = time.monotonic() + timeout
         while True:
-            v = self.js(script, *args)
+            try:
+                v = self.js(script, *args)
+            except urllib.error.HTTPError as e:
+                if e.code != 404 or time.monotonic() > deadline:
+                    raise
+                v = None
             if v:
                 return v
             if time.monotonic() > deadline:
