@@ -204,7 +204,16 @@ def test_refresh_shows_progress_then_fresh_data(dash, world):
     wait_for(idle, 30, "the re-read after resuming to end")
 
 
+def settled(dash):
+    """Waits until no refresh runs and the page has finished reloading what it shows: a click
+    then lands on rows that stay (a reload replaces them)."""
+    dash.wait(
+        "return document.getElementById('progress').hidden && document.body.dataset.busy === undefined", 20
+    )
+
+
 def test_a_file_written_appears_live_and_is_notified(dash, world):
+    settled(dash)
     dash.js("document.querySelector('#project-filter').value = 'proj-010';"
             "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
     dash.click("#project-rows tr[data-id] td.name")
@@ -367,6 +376,7 @@ def test_a_skill_used_in_a_session_shows_its_last_use_live(dash, world):
     # A Claude Code 2.1 session in proj-003 invokes one of its skills: an assistant line with a
     # `Skill` tool_use (shape from the transcripts of code.claude.com/docs/en/skills sessions;
     # see tests/fixtures/transcripts/README.md). Appended while the dashboard shows the project.
+    settled(dash)
     dash.js("document.querySelector('#project-filter').value = 'proj-003';"
             "document.querySelector('#project-filter').dispatchEvent(new Event('input'));")
     dash.click("#project-rows tr[data-id] td.name")

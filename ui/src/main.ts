@@ -545,7 +545,19 @@ async function saveSettings(ev: Event): Promise<void> {
 
 // ---- live updates -------------------------------------------------------------------
 
-const reloadAll = debounce(async () => {
+/** Reloads asked for or under way; `body[data-busy]` says so (the end-to-end tests wait for
+ * a settled page before clicking rows a reload would replace). */
+let reloading = 0;
+
+function reloadAll(): void {
+  reloading += 1;
+  document.body.dataset.busy = "1";
+  reloadDebounced();
+}
+
+/** Runs once after the last of several quick `reloadAll` calls: every one of them is done. */
+const reloadDebounced = debounce(async () => {
+  const asked = reloading;
   try {
     await Promise.all([loadStatus(), loadProjects(), loadChanges()]);
     await Promise.all([loadProblems(), loadFindings().catch(() => undefined)]);
@@ -554,6 +566,12 @@ const reloadAll = debounce(async () => {
     if (state.openProject) await openProject(state.openProject).catch(() => closeProject());
   } catch (e) {
     fail(e);
+  } finally {
+    reloading -= asked;
+    if (reloading <= 0) {
+      reloading = 0;
+      delete document.body.dataset.busy;
+    }
   }
 }, 150);
 
