@@ -242,6 +242,52 @@ CREATE INDEX usage_events_nid ON usage_events(nid, at);
 CREATE INDEX usage_events_fid ON usage_events(fid);
 "#;
 
+/// The V6 triggers' step for a row arriving in the library (`new`): its identity and its
+/// variant gain a copy. One text for the insert and update triggers (SQLite triggers cannot
+/// call each other).
+macro_rules! lib_add_new {
+    () => {
+        r#"    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
+            n_user, n_project, n_local, n_plugin, n_managed)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
+            new.local_modified IS NOT NULL, new.tokens, new.scope = 'user',
+            new.scope = 'project', new.scope = 'local', new.scope = 'plugin',
+            new.scope = 'managed')
+        ON CONFLICT(kind, plugin, name) DO UPDATE SET copies = copies + 1,
+            managed = managed + excluded.managed, tokens = tokens + excluded.tokens,
+            n_user = n_user + excluded.n_user, n_project = n_project + excluded.n_project,
+            n_local = n_local + excluded.n_local, n_plugin = n_plugin + excluded.n_plugin,
+            n_managed = n_managed + excluded.n_managed;
+    INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
+        VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
+        ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
+"#
+    };
+}
+
+/// The V6 triggers' step for a row leaving the library (`old`): its identity and its variant
+/// lose a copy, and go when none is left. One text for the delete and update triggers.
+macro_rules! lib_remove_old {
+    () => {
+        r#"    UPDATE lib_identities SET copies = copies - 1,
+            managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens,
+            n_user = n_user - (old.scope = 'user'), n_project = n_project - (old.scope = 'project'),
+            n_local = n_local - (old.scope = 'local'), n_plugin = n_plugin - (old.scope = 'plugin'),
+            n_managed = n_managed - (old.scope = 'managed')
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name;
+    UPDATE lib_variants SET copies = copies - 1
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND hash16 = substr(old.content_hash, 1, 16);
+    DELETE FROM lib_variants
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND hash16 = substr(old.content_hash, 1, 16) AND copies <= 0;
+    DELETE FROM lib_identities
+        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
+          AND copies <= 0;
+"#
+    };
+}
+
 /// Version 6: across projects. Every artifact carries its estimated context cost in tokens
 /// (`tokens`, see [`crate::cost`]) and every project the sum over its loaded items
 /// (`cost_tokens`). The library keeps one row per artifact identity (kind, plugin, name) with
@@ -251,7 +297,8 @@ CREATE INDEX usage_events_fid ON usage_events(fid);
 /// at its end: `lib_state`), so a library page and `where` read a few rows instead of grouping
 /// every artifact. Memory files are left out (each project's own by
 /// nature). The next refresh rescans every project once (skills re-read) to fill the new data.
-const V6: &str = r#"
+const V6: &str = concat!(
+    r#"
 ALTER TABLE artifacts ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE projects ADD COLUMN cost_tokens INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE lib_identities (
@@ -312,76 +359,26 @@ END;
 
 CREATE TRIGGER artifacts_lib_ai AFTER INSERT ON artifacts
     WHEN new.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
-    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
-            n_user, n_project, n_local, n_plugin, n_managed)
-        VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
-            new.local_modified IS NOT NULL, new.tokens, new.scope = 'user',
-            new.scope = 'project', new.scope = 'local', new.scope = 'plugin',
-            new.scope = 'managed')
-        ON CONFLICT(kind, plugin, name) DO UPDATE SET copies = copies + 1,
-            managed = managed + excluded.managed, tokens = tokens + excluded.tokens,
-            n_user = n_user + excluded.n_user, n_project = n_project + excluded.n_project,
-            n_local = n_local + excluded.n_local, n_plugin = n_plugin + excluded.n_plugin,
-            n_managed = n_managed + excluded.n_managed;
-    INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
-        VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
-        ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
-END;
+"#,
+    lib_add_new!(),
+    r#"END;
 CREATE TRIGGER artifacts_lib_ad AFTER DELETE ON artifacts
     WHEN old.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
-    UPDATE lib_identities SET copies = copies - 1,
-            managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens,
-            n_user = n_user - (old.scope = 'user'), n_project = n_project - (old.scope = 'project'),
-            n_local = n_local - (old.scope = 'local'), n_plugin = n_plugin - (old.scope = 'plugin'),
-            n_managed = n_managed - (old.scope = 'managed')
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name;
-    UPDATE lib_variants SET copies = copies - 1
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND hash16 = substr(old.content_hash, 1, 16);
-    DELETE FROM lib_variants
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND hash16 = substr(old.content_hash, 1, 16) AND copies <= 0;
-    DELETE FROM lib_identities
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND copies <= 0;
-END;
+"#,
+    lib_remove_old!(),
+    r#"END;
 CREATE TRIGGER artifacts_lib_au_old
     AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
     WHEN old.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
-    UPDATE lib_identities SET copies = copies - 1,
-            managed = managed - (old.local_modified IS NOT NULL), tokens = tokens - old.tokens,
-            n_user = n_user - (old.scope = 'user'), n_project = n_project - (old.scope = 'project'),
-            n_local = n_local - (old.scope = 'local'), n_plugin = n_plugin - (old.scope = 'plugin'),
-            n_managed = n_managed - (old.scope = 'managed')
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name;
-    UPDATE lib_variants SET copies = copies - 1
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND hash16 = substr(old.content_hash, 1, 16);
-    DELETE FROM lib_variants
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND hash16 = substr(old.content_hash, 1, 16) AND copies <= 0;
-    DELETE FROM lib_identities
-        WHERE kind = old.kind AND plugin = ifnull(old.plugin, '') AND name = old.name
-          AND copies <= 0;
-END;
+"#,
+    lib_remove_old!(),
+    r#"END;
 CREATE TRIGGER artifacts_lib_au_new
     AFTER UPDATE OF kind, plugin, name, content_hash, local_modified, tokens, scope ON artifacts
     WHEN new.kind <> 'memory' AND (SELECT live FROM lib_state WHERE id = 1) BEGIN
-    INSERT INTO lib_identities(kind, plugin, name, copies, variants, managed, tokens,
-            n_user, n_project, n_local, n_plugin, n_managed)
-        VALUES (new.kind, ifnull(new.plugin, ''), new.name, 1, 0,
-            new.local_modified IS NOT NULL, new.tokens, new.scope = 'user',
-            new.scope = 'project', new.scope = 'local', new.scope = 'plugin',
-            new.scope = 'managed')
-        ON CONFLICT(kind, plugin, name) DO UPDATE SET copies = copies + 1,
-            managed = managed + excluded.managed, tokens = tokens + excluded.tokens,
-            n_user = n_user + excluded.n_user, n_project = n_project + excluded.n_project,
-            n_local = n_local + excluded.n_local, n_plugin = n_plugin + excluded.n_plugin,
-            n_managed = n_managed + excluded.n_managed;
-    INSERT INTO lib_variants(kind, plugin, name, hash16, copies)
-        VALUES (new.kind, ifnull(new.plugin, ''), new.name, substr(new.content_hash, 1, 16), 1)
-        ON CONFLICT(kind, plugin, name, hash16) DO UPDATE SET copies = copies + 1;
-END;
+"#,
+    lib_add_new!(),
+    r#"END;
 CREATE TRIGGER artifacts_lib_paused_ai AFTER INSERT ON artifacts
     WHEN (SELECT live = 0 AND dirty = 0 FROM lib_state WHERE id = 1) BEGIN
     UPDATE lib_state SET dirty = 1 WHERE id = 1;
@@ -398,7 +395,8 @@ END;
 UPDATE projects SET tree_stamp = NULL;
 -- Skills are read again once: the listing needs `disable-model-invocation` and `when_to_use`.
 UPDATE artifacts SET stamp = '' WHERE kind = 'skill';
-"#;
+"#
+);
 
 /// Migrations in order: `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
