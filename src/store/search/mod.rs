@@ -67,11 +67,13 @@ impl Store {
         skip: u64,
         limit: Option<u64>,
     ) -> Result<Page<SearchHit>> {
-        let q = query.trim();
-        if q.is_empty() {
-            return Err(CacheError::InvalidInput("the search query is empty".into()));
+        if sort == SearchSort::Usage {
+            // The uses are not in the search tables: CacheManager::search brings them.
+            return Err(CacheError::InvalidInput(
+                "ordering by usage needs the usage index: use Store::search_by_uses".into(),
+            ));
         }
-        let q = Query::new(q, filter.project, filter.kind, filter.scope, filter.loaded);
+        let q = prepare(query, filter)?;
         let limit = limit.unwrap_or(50);
         self.read(|c| {
             let want = match sort {
@@ -111,11 +113,7 @@ impl Store {
         skip: u64,
         limit: Option<u64>,
     ) -> Result<Page<SearchHit>> {
-        let q = query.trim();
-        if q.is_empty() {
-            return Err(CacheError::InvalidInput("the search query is empty".into()));
-        }
-        let q = Query::new(q, filter.project, filter.kind, filter.scope, filter.loaded);
+        let q = prepare(query, filter)?;
         let limit = limit.unwrap_or(50);
         self.read(|c| {
             let names = names::find(c, &q, 0)?;
@@ -135,6 +133,21 @@ impl Store {
             Ok(Page { total, skip, items })
         })
     }
+}
+
+/// The query as the search runs it; an empty one is an input error.
+fn prepare(query: &str, filter: &SearchFilter<'_>) -> Result<Query> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Err(CacheError::InvalidInput("the search query is empty".into()));
+    }
+    Ok(Query::new(
+        q,
+        filter.project,
+        filter.kind,
+        filter.scope,
+        filter.loaded,
+    ))
 }
 
 /// The ids of one page in relevance order, with the tier of each name match among them:
