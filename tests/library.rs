@@ -535,7 +535,8 @@ fn library_tables_always_equal_a_recount_of_the_artifacts() {
 
 /// A large refresh run sets the triggers aside and recounts once at its end; a run that wrote
 /// nothing just turns them back on; a pause left behind by an interrupted run is repaired by
-/// the next library read. The tables equal a recount every time.
+/// the next library read once it is old, and at once by the service's start. The tables equal
+/// a recount every time.
 #[test]
 fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
     let env = TestEnv::new();
@@ -593,40 +594,43 @@ fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
         &("review".to_string(), n as u64, 1)
     );
 
-    // A pause left behind (an interrupted run, long ago) while a project changes: the next
-    // library read recounts.
-    env.raw()
-        .execute("UPDATE lib_state SET live = 0, since = 1", [])
+    // A pause left behind by an interrupted run (`since`: when it began), then one project's
+    // skill changes and that project alone is refreshed (too few for a run of its own).
+    let leave_pause_then_change = |since: i64, project: &str, text: &str| {
+        env.raw()
+            .execute("UPDATE lib_state SET live = 0, since = ?1", [since])
+            .unwrap();
+        review(&env, project, text);
+        skillmeat_cache::refresh::refresh_project_now(
+            &m,
+            &env.root.join(project).display().to_string(),
+            true,
+        )
         .unwrap();
-    review(&env, "p000", REVIEW_B);
-    skillmeat_cache::refresh::refresh_project_now(
-        &m,
-        &env.root.join("p000").display().to_string(),
-        true,
-    )
-    .unwrap();
+    };
+
+    // Left long ago: the next library read recounts.
+    leave_pause_then_change(1, "p000", REVIEW_B);
     assert_eq!(
         library(&m).last().unwrap(),
         &("review".to_string(), n as u64, 2)
     );
     assert_eq!(state(), (1, 0));
 
-    // A pause left a moment ago (the app quit in the middle of a large run) while a project
-    // changed: the next start of the service recounts at once, without waiting ten minutes.
-    env.raw()
-        .execute(
-            "UPDATE lib_state SET live = 0, since = ?1",
-            [skillmeat_cache::store::now_ms()],
-        )
-        .unwrap();
-    review(&env, "p001", REVIEW_B);
-    skillmeat_cache::refresh::refresh_project_now(
-        &m,
-        &env.root.join("p001").display().to_string(),
-        true,
-    )
-    .unwrap();
+    // Left a moment ago (the app quit in the middle of a large run): the next start of the
+    // service recounts at once, without waiting ten minutes. A third content makes the stale
+    // counts (two variants) and the recount (three) differ.
+    leave_pause_then_change(
+        skillmeat_cache::store::now_ms(),
+        "p001",
+        "---\nname: review\ndescription: Review the change\n---\nCheck nothing.\n",
+    );
     assert_eq!(state().0, 0, "still paused");
+    assert_eq!(
+        library(&m).last().unwrap(),
+        &("review".to_string(), n as u64, 2),
+        "a fresh pause is not repaired by a read"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let svc = rt
         .block_on(skillmeat_cache::service::Service::start_with(m.clone()))
@@ -634,8 +638,8 @@ fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
     assert_eq!(state(), (1, 0), "the start recounted");
     assert_eq!(
         library(&m).last().unwrap(),
-        &("review".to_string(), n as u64, 2),
-        "p000 and p001 both hold REVIEW_B now: still two variants, counted afresh"
+        &("review".to_string(), n as u64, 3),
+        "A, B and the new content"
     );
     rt.block_on(svc.stop());
 }
