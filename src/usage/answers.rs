@@ -387,7 +387,7 @@ impl CacheManager {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?)
         })?;
-        let (sessions, uses, most_used, first) = self.store().read(|c| {
+        let (sessions, uses, most_used) = self.store().read(|c| {
             // The project's working folders, as a JSON array for `json_each`.
             let cids: Vec<i64> = cwd_projects(c)?
                 .into_iter()
@@ -417,10 +417,9 @@ impl CacheManager {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let first: Option<i64> =
-                c.query_row("SELECT MIN(at) FROM usage_events", [], |r| r.get(0))?;
-            Ok((sessions as u64, uses as u64, most, first.map(|t| t * 1000)))
+            Ok((sessions as u64, uses as u64, most))
         })?;
+        let first = self.usage_indexed_since()?;
         let unused = self
             .usage_artifacts(&UsageQuery {
                 project: Some(key.to_string()),
@@ -450,6 +449,16 @@ impl CacheManager {
             most_used,
             unused,
             indexed_since: first,
+        })
+    }
+
+    /// The earliest use the index holds (Unix ms): a window reaching further back cannot tell
+    /// "unused" from "not recorded".
+    pub fn usage_indexed_since(&self) -> Result<Option<i64>> {
+        self.store().read(|c| {
+            let first: Option<i64> =
+                c.query_row("SELECT MIN(at) FROM usage_events", [], |r| r.get(0))?;
+            Ok(first.map(|t| t * 1000))
         })
     }
 

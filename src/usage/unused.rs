@@ -138,7 +138,7 @@ impl CacheManager {
             .skip(usize::try_from(skip).unwrap_or(usize::MAX))
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .collect();
-        let indexed_since = self.usage_status()?.first_use;
+        let indexed_since = self.usage_indexed_since()?;
         Ok(UnusedPage {
             total,
             skip,
