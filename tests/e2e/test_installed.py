@@ -18,6 +18,7 @@ import time
 import pytest
 
 from corpus import corpus
+from desktop import click_quit, rss_mb, wait_for, window_shown
 from sni import TrayWatcher
 
 DEB = os.environ.get("SKILLMEAT_DEB")
@@ -31,37 +32,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def digest(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
-
-
-def window_shown():
-    return (
-        subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--name", "SkillMeat — project cache"], capture_output=True
-        ).returncode
-        == 0
-    )
 
 
 @pytest.fixture(scope="module")
@@ -157,15 +130,6 @@ def test_the_installed_app_starts_to_the_tray_quickly_and_idles_small(user):
     )
     assert starts[0] <= 1.0, f"cold start {starts[0]:.2f} s, target 1 s"
     assert rss[1] <= 80, f"{rss[1]:.0f} MB RSS idle, target 80"
-
-
-def click_quit(watcher):
-    """Clicks Quit; the app may end before its menu answers the click, which is no error."""
-    try:
-        watcher.click("Quit")
-    except RuntimeError as e:
-        if "NoReply" not in str(e):
-            raise
 
 
 def record(results):

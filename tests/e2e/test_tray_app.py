@@ -15,6 +15,7 @@ import time
 import pytest
 
 from corpus import corpus, write
+from desktop import click_quit, rss_mb, wait_for, window_shown
 from sni import TrayWatcher
 from webdriver import WebDriver
 
@@ -25,17 +26,6 @@ CLI = os.environ.get("SKILLMEAT_CACHE_BIN", os.path.join(TARGET, "debug", "skill
 ARTIFACTS = os.path.join(REPO, "test-artifacts")
 MEASURED = {}
 HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>'
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def port_open(port):
@@ -523,14 +513,6 @@ def cpu_ns(pid):
     return total
 
 
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def test_idle_app_with_the_dashboard_closed_is_small_and_quiet(world, app):
     # The status line reads "100 projects · updated …" once the start-up refresh is done
     # (the watcher is set up before it starts).
@@ -645,15 +627,6 @@ def test_the_log_is_one_plain_text_file_a_day(world, app):
         assert "\x1b[" not in f.read(), "colour codes on a stderr that is not a terminal"
 
 
-def click_quit(watcher):
-    """Clicks Quit; the app may end before its menu answers the click, which is no error."""
-    try:
-        watcher.click("Quit")
-    except RuntimeError as e:
-        if "NoReply" not in str(e):
-            raise
-
-
 def dashboard_window():
     r = subprocess.run(
         ["xdotool", "search", "--onlyvisible", "--name", "SkillMeat — project cache"], capture_output=True, text=True
@@ -749,16 +722,6 @@ def stop_app(proc):
         proc.terminate()
         proc.wait(20)
     wait_for(no_tray_app_running, 15, "no tray app running")
-
-
-def window_shown():
-    # The dashboard by its title (notifications drawn by dunst may say "SkillMeat" too).
-    return (
-        subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--name", "SkillMeat — project cache"], capture_output=True
-        ).returncode
-        == 0
-    )
 
 
 def test_without_a_tray_host_the_app_opens_its_dashboard_instead(world, app):
