@@ -26,14 +26,17 @@ pub enum LibrarySort {
 }
 
 impl LibrarySort {
-    /// Parses `copies`, `variants`, `cost` or `name`.
-    pub fn parse(s: &str) -> Option<Self> {
+    /// Parses `copies`, `variants`, `cost` or `name`; anything else is an input error that
+    /// lists them.
+    pub fn parse(s: &str) -> crate::error::Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "copies" => Some(LibrarySort::Copies),
-            "variants" => Some(LibrarySort::Variants),
-            "cost" | "tokens" => Some(LibrarySort::Cost),
-            "name" => Some(LibrarySort::Name),
-            _ => None,
+            "copies" => Ok(LibrarySort::Copies),
+            "variants" => Ok(LibrarySort::Variants),
+            "cost" | "tokens" => Ok(LibrarySort::Cost),
+            "name" => Ok(LibrarySort::Name),
+            _ => Err(crate::error::CacheError::InvalidInput(format!(
+                "unknown sort '{s}' (use copies, variants, cost or name)"
+            ))),
         }
     }
 }

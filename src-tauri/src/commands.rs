@@ -33,7 +33,7 @@ impl From<CacheError> for CommandError {
 }
 
 /// An `invalid_input` error with a readable message.
-pub(crate) fn invalid(msg: impl Into<String>) -> CommandError {
+fn invalid(msg: impl Into<String>) -> CommandError {
     CommandError {
         code: "invalid_input".into(),
         message: msg.into(),

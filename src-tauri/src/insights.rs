@@ -3,7 +3,7 @@
 //! usage from Claude Code's session logs. Thin wrappers over the engine, like `commands.rs`;
 //! the diff takes copy ids the cache gave out and reads the files at the cache's own paths.
 
-use crate::commands::{CmdResult, blocking, invalid, kind};
+use crate::commands::{CmdResult, blocking, kind};
 use crate::state::AppState;
 use skillmeat_cache::library::{
     Finding, LibraryEntry, LibraryQuery, LibrarySort, ProjectCost, WhereEntry,
@@ -24,8 +24,7 @@ pub async fn library(
 ) -> CmdResult<Page<LibraryEntry>> {
     let sort = match sort.filter(|s| !s.is_empty()) {
         None => LibrarySort::default(),
-        Some(s) => LibrarySort::parse(&s)
-            .ok_or_else(|| invalid(format!("unknown sort '{s}' (copies, variants, cost, name)")))?,
+        Some(s) => LibrarySort::parse(&s)?,
     };
     let q = LibraryQuery {
         kind: self::kind(kind)?,
@@ -108,8 +107,7 @@ pub async fn unused(
 ) -> CmdResult<UnusedPage> {
     let sort = match sort.filter(|s| !s.is_empty()) {
         None => UnusedSort::default(),
-        Some(s) => UnusedSort::parse(&s)
-            .ok_or_else(|| invalid(format!("unknown sort '{s}' (tokens, name, kind, last)")))?,
+        Some(s) => UnusedSort::parse(&s)?,
     };
     let m = state.manager().clone();
     blocking(move || {

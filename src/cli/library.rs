@@ -55,12 +55,7 @@ pub struct CostArgs {
 
 /// `library`: one row per artifact identity across projects.
 pub fn library(m: &CacheManager, a: &LibraryArgs, json: bool) -> Result<()> {
-    let sort = LibrarySort::parse(&a.sort).ok_or_else(|| {
-        CacheError::InvalidInput(format!(
-            "unknown sort '{}' (use copies, variants, cost or name)",
-            a.sort
-        ))
-    })?;
+    let sort = LibrarySort::parse(&a.sort)?;
     let page = m.library(&LibraryQuery {
         kind: parse_kind(a.kind.as_deref())?,
         drifted_only: a.drifted,

@@ -22,14 +22,17 @@ pub enum UnusedSort {
 }
 
 impl UnusedSort {
-    /// Parses `tokens`, `name`, `kind` or `last`.
-    pub fn parse(s: &str) -> Option<UnusedSort> {
+    /// Parses `tokens`, `name`, `kind` or `last`; anything else is an input error that lists
+    /// them.
+    pub fn parse(s: &str) -> Result<UnusedSort> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "tokens" | "cost" => Some(UnusedSort::Tokens),
-            "name" => Some(UnusedSort::Name),
-            "kind" => Some(UnusedSort::Kind),
-            "last" | "last_used" => Some(UnusedSort::Last),
-            _ => None,
+            "tokens" | "cost" => Ok(UnusedSort::Tokens),
+            "name" => Ok(UnusedSort::Name),
+            "kind" => Ok(UnusedSort::Kind),
+            "last" | "last_used" => Ok(UnusedSort::Last),
+            _ => Err(CacheError::InvalidInput(format!(
+                "unknown sort '{s}' (use tokens, name, kind or last)"
+            ))),
         }
     }
 }
