@@ -15,6 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// between a directory listing and the open is refused too. `O_NONBLOCK` has no effect on
 /// reads of regular files.
 pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    open_regular_with_meta(path).map(|(f, _)| f)
+}
+
+/// [`open_regular`], also returning the open file's metadata (read once, on the descriptor).
+pub fn open_regular_with_meta(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true);
     #[cfg(unix)]
@@ -23,9 +28,10 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
         opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
     }
     let f = opts.open(path)?;
-    let ft = f.metadata()?.file_type();
+    let meta = f.metadata()?;
+    let ft = meta.file_type();
     if ft.is_file() {
-        return Ok(f);
+        return Ok((f, meta));
     }
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
@@ -196,6 +202,15 @@ pub fn name_is(name: &std::ffi::OsStr, want: &str) -> bool {
     #[cfg(not(any(target_os = "macos", windows)))]
     {
         name == want
+    }
+}
+
+/// [`name_is`] for a name as [`os_bytes`] gives it.
+pub fn name_bytes_is(name: &[u8], want: &str) -> bool {
+    if cfg!(any(target_os = "macos", windows)) {
+        name.eq_ignore_ascii_case(want.as_bytes())
+    } else {
+        name == want.as_bytes()
     }
 }
 

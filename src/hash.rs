@@ -94,10 +94,28 @@ fn hash_order(a: &[Vec<u8>], b: &[Vec<u8>]) -> std::cmp::Ordering {
 /// Lists a directory artifact's files (stat only, no reads). Symlinked folders inside are
 /// not entered; symlinks to files count as files; the folder itself may be a symlink.
 pub fn list_dir(dir: &Path, max_files: usize) -> io::Result<Listing> {
+    list_entries(dir, std::fs::read_dir(dir)?, max_files)
+}
+
+/// [`list_dir`] from the directory's entries, already read by the caller (the skill search
+/// reads each folder to find its `SKILL.md`: the listing does not read it again).
+pub fn list_entries(
+    dir: &Path,
+    entries: impl IntoIterator<Item = io::Result<std::fs::DirEntry>>,
+    max_files: usize,
+) -> io::Result<Listing> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     let mut rel = Vec::new();
-    walk_files(dir, &mut rel, &mut files, &mut problems, max_files, 0)?;
+    walk_entries(
+        dir,
+        entries,
+        &mut rel,
+        &mut files,
+        &mut problems,
+        max_files,
+        0,
+    )?;
     files.sort_by(|a, b| hash_order(&a.components, &b.components));
     let mut h = Sha256::new();
     for f in &files {
@@ -125,8 +143,27 @@ fn walk_files(
     max_files: usize,
     depth: usize,
 ) -> io::Result<()> {
-    let read = std::fs::read_dir(dir)?;
-    for entry in read {
+    walk_entries(
+        dir,
+        std::fs::read_dir(dir)?,
+        rel,
+        out,
+        problems,
+        max_files,
+        depth,
+    )
+}
+
+fn walk_entries(
+    dir: &Path,
+    entries: impl IntoIterator<Item = io::Result<std::fs::DirEntry>>,
+    rel: &mut Vec<Vec<u8>>,
+    out: &mut Vec<ListedFile>,
+    problems: &mut Vec<String>,
+    max_files: usize,
+    depth: usize,
+) -> io::Result<()> {
+    for entry in entries {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -219,6 +256,16 @@ fn too_large(what: &str) -> io::Error {
 /// add up to more than [`MAX_HASH_BYTES`]; each read is bounded by what was listed, so a file
 /// that grows meanwhile cannot make it read more.
 pub fn hash_listing(listing: &Listing) -> io::Result<String> {
+    hash_listing_with_head(listing, &[]).map(|(h, _)| h)
+}
+
+/// [`hash_listing`], also returning the first [`HEAD_BYTES`] bytes of the file whose relative
+/// path is `head_of` (a skill's `SKILL.md`, for its frontmatter) as read for the hash, so it is
+/// not opened twice. `None` when no listed file has that path.
+pub fn hash_listing_with_head(
+    listing: &Listing,
+    head_of: &[&str],
+) -> io::Result<(String, Option<Vec<u8>>)> {
     let total = listing
         .files
         .iter()
@@ -228,9 +275,18 @@ pub fn hash_listing(listing: &Listing) -> io::Result<String> {
     }
     let mut h = Sha256::new();
     let mut budget = MAX_HASH_BYTES;
+    let mut head = None;
     with_read_buffer(|buf| {
         for f in &listing.files {
             h.update(f.rel_posix());
+            let keep_head = !head_of.is_empty()
+                && head.is_none()
+                && f.components.len() == head_of.len()
+                && f.components
+                    .iter()
+                    .zip(head_of)
+                    .all(|(c, want)| crate::fsutil::name_bytes_is(c, want));
+            let mut kept = keep_head.then(Vec::new);
             let file = crate::fsutil::open_regular(&f.abs)?;
             let mut file = file.take(budget + 1);
             loop {
@@ -242,11 +298,19 @@ pub fn hash_listing(listing: &Listing) -> io::Result<String> {
                     .checked_sub(n as u64)
                     .ok_or_else(|| too_large("the folder's files are"))?;
                 h.update(&buf[..n]);
+                if let Some(k) = kept.as_mut()
+                    && k.len() < HEAD_BYTES
+                {
+                    k.extend_from_slice(&buf[..n.min(HEAD_BYTES - k.len())]);
+                }
+            }
+            if kept.is_some() {
+                head = kept;
             }
         }
         Ok(())
     })?;
-    Ok(hex::encode(h.finalize()))
+    Ok((hex::encode(h.finalize()), head))
 }
 
 /// Runs `f` with this thread's 64 KiB read buffer: a scan hashes thousands of small files,
@@ -272,37 +336,37 @@ pub fn hash_dir(dir: &Path) -> io::Result<String> {
     hash_listing(&list_dir(dir, usize::MAX)?)
 }
 
-/// SHA-256 of a file's bytes (`None` for a file larger than [`MAX_HASH_BYTES`]), also
-/// returning its first [`HEAD_BYTES`] bytes for parsing.
+/// SHA-256 of a file's bytes (`None` for a file larger than [`MAX_HASH_BYTES`], or one that
+/// grows past it while read), also returning its first [`HEAD_BYTES`] bytes for parsing.
 pub fn hash_file_with_head(path: &Path) -> io::Result<(Option<String>, Vec<u8>)> {
-    let mut file = crate::fsutil::open_regular(path)?;
-    let mut head = Vec::with_capacity(4096);
-    (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head)?;
-    if file.metadata()?.len() > MAX_HASH_BYTES {
+    let (file, meta) = crate::fsutil::open_regular_with_meta(path)?;
+    let mut head = Vec::with_capacity((meta.len() as usize).min(HEAD_BYTES));
+    if meta.len() > MAX_HASH_BYTES {
+        file.take(HEAD_BYTES as u64).read_to_end(&mut head)?;
         return Ok((None, head));
     }
     let mut h = Sha256::new();
-    h.update(&head);
-    if head.len() == HEAD_BYTES {
-        let mut rest = file.take(MAX_HASH_BYTES - HEAD_BYTES as u64 + 1);
-        let mut read = HEAD_BYTES as u64;
-        let whole = with_read_buffer(|buf| {
-            loop {
-                let n = rest.read(buf)?;
-                if n == 0 {
-                    return Ok(true);
-                }
-                read += n as u64;
-                if read > MAX_HASH_BYTES {
-                    // Grew past the cap while being read.
-                    return Ok(false);
-                }
-                h.update(&buf[..n]);
+    let mut rest = file.take(MAX_HASH_BYTES + 1);
+    let mut read = 0u64;
+    let whole = with_read_buffer(|buf| {
+        loop {
+            let n = rest.read(buf)?;
+            if n == 0 {
+                return Ok(true);
             }
-        })?;
-        if !whole {
-            return Ok((None, head));
+            read += n as u64;
+            if read > MAX_HASH_BYTES {
+                // Grew past the cap while being read.
+                return Ok(false);
+            }
+            if head.len() < HEAD_BYTES {
+                head.extend_from_slice(&buf[..n.min(HEAD_BYTES - head.len())]);
+            }
+            h.update(&buf[..n]);
         }
+    })?;
+    if !whole {
+        return Ok((None, head));
     }
     Ok((Some(hex::encode(h.finalize())), head))
 }

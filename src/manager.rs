@@ -20,7 +20,7 @@ use crate::model::{
     Artifact, ArtifactKind, CacheStatus, Page, Project, ProjectDetail, ProjectOrigin,
     ProjectRefresh, ProjectStatus, Scope, SearchHit,
 };
-use crate::scan::{PrevIndex, scan_project_in, tree_stamp_in};
+use crate::scan::{PrevIndex, scan_and_stamp_in, scan_project_in, tree_stamp_in};
 use crate::store::{
     ArtifactFilter, BatchWritten, NewProject, OutdatedSort, ProjectFilter, RecentChange,
     SearchSort, Store, now_ms,
@@ -590,12 +590,13 @@ impl CacheManager {
     }
 
     /// The reading half of a project refresh: stats alone first (the tree stamp); when that
-    /// differs from the last clean scan's, the project is scanned. Writes nothing.
+    /// differs from the last clean scan's, the project is scanned. A project with no clean
+    /// scan to compare with (new, cleared, forced, errored) is scanned at once, its tree stamp
+    /// taken by the same walk. Writes nothing.
     fn prepare_refresh(&self, id: &str, path: &str, collection: &Collection) -> Result<Prepared> {
         let started = Instant::now();
         let scan_started = now_ms();
         let ctx = self.scan_context(path);
-        let stamp = tree_stamp_in(Path::new(path), collection, &ctx);
         let state = self.inner.store.refresh_state(id)?;
         let mut prepared = Prepared {
             id: id.to_string(),
@@ -605,13 +606,26 @@ impl CacheManager {
             was_missing: state.missing,
             scan: None,
         };
-        if stamp.is_some() && state.clean_tree_stamp == stamp {
-            return Ok(prepared);
-        }
+        let known_stamp = match &state.clean_tree_stamp {
+            Some(clean) => {
+                let stamp = tree_stamp_in(Path::new(path), collection, &ctx);
+                if stamp.as_ref() == Some(clean) {
+                    return Ok(prepared);
+                }
+                Some(stamp)
+            }
+            None => None,
+        };
         let t0 = Instant::now();
         let prev = PrevIndex::from_artifacts(self.inner.store.scanned_artifacts(id)?);
         let t1 = Instant::now();
-        let snap = scan_project_in(Path::new(path), &prev, collection, &ctx);
+        let (snap, stamp) = match known_stamp {
+            Some(stamp) => (
+                scan_project_in(Path::new(path), &prev, collection, &ctx),
+                stamp,
+            ),
+            None => scan_and_stamp_in(Path::new(path), &prev, collection, &ctx),
+        };
         tracing::debug!(
             project = path,
             load_ms = (t1 - t0).as_secs_f64() * 1000.0,

@@ -425,12 +425,19 @@ impl RefreshJob {
         let m = self.inner.manager.clone();
         let paused = blocking(move || Ok(m.library_run_begin(planned))).await?;
         let result = self.refresh_and_wait(plan.ids, force).await;
+        let refreshed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let m = self.inner.manager.clone();
         blocking(move || {
             m.library_run_end(paused);
             Ok(())
         })
         .await?;
+        tracing::debug!(
+            projects = planned,
+            refreshed_ms,
+            total_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "refresh run done (the rest: the library's recount)"
+        );
         let mut report = result?;
         report.considered = considered;
         report.skipped = considered.saturating_sub(planned);

@@ -192,7 +192,7 @@ pub fn scan_project_in(
     collection: &Collection,
     ctx: &ScanContext,
 ) -> ProjectSnapshot {
-    scan_inner(project, prev, collection, None, ctx).0
+    scan_inner(project, prev, collection, Walk::Scan, ctx).0
 }
 
 /// A fingerprint of everything a scan of `project` would read: every source's path and
@@ -205,17 +205,48 @@ pub fn tree_stamp(project: &Path, collection: &Collection) -> Option<String> {
 
 /// [`tree_stamp`] in `ctx`: the context's digest is part of the stamp.
 pub fn tree_stamp_in(project: &Path, collection: &Collection, ctx: &ScanContext) -> Option<String> {
-    let (snap, stamps) = scan_inner(
+    let (snap, walked) = scan_inner(
         project,
         &PrevIndex::default(),
         collection,
-        Some(Vec::new()),
+        Walk::StampOnly,
         ctx,
     );
+    let walked = walked?;
+    stamp_of(project, &snap, walked, collection, ctx)
+}
+
+/// [`scan_project_in`] and [`tree_stamp_in`] from one walk: the snapshot, and the tree stamp a
+/// stamp-only walk of the same files would give (`None` when the project is missing). Each
+/// source's stamp is its metadata read before its content, so a file changed during the scan
+/// gives the next walk a different stamp: the project is never wrongly taken as unchanged.
+pub fn scan_and_stamp_in(
+    project: &Path,
+    prev: &PrevIndex,
+    collection: &Collection,
+    ctx: &ScanContext,
+) -> (ProjectSnapshot, Option<String>) {
+    let (snap, walked) = scan_inner(project, prev, collection, Walk::ScanAndStamp, ctx);
+    let stamp = walked.and_then(|w| stamp_of(project, &snap, w, collection, ctx));
+    (snap, stamp)
+}
+
+/// The tree stamp from what a walk saw: every source's stamp, SkillMeat's record files of
+/// each profile root, CLAUDE.md, the collection, the context, and the walk's own notes.
+fn stamp_of(
+    project: &Path,
+    snap: &ProjectSnapshot,
+    walked: Walked,
+    collection: &Collection,
+    ctx: &ScanContext,
+) -> Option<String> {
     if snap.missing.is_some() {
         return None;
     }
-    let mut stamps = stamps.unwrap_or_default();
+    let Walked {
+        mut stamps,
+        notes: walk_notes,
+    } = walked;
     stamps.sort();
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -242,21 +273,41 @@ pub fn tree_stamp_in(project: &Path, collection: &Collection, ctx: &ScanContext)
     ));
     // What the walk itself noticed (too deep, too many, loops, unreadable folders) is part of
     // what a scan would report.
-    for n in &snap.notes {
+    for n in &walk_notes {
         h.update(n.as_bytes());
         h.update([0]);
     }
     Some(hex::encode(&h.finalize()[..16]))
 }
 
+/// What a scan does besides (or instead of) reading sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Reads and parses the sources; collects no stamps.
+    Scan,
+    /// Collects every source's stamp and reads nothing.
+    StampOnly,
+    /// Reads and parses the sources and collects their stamps.
+    ScanAndStamp,
+}
+
+/// What a stamping walk collected: every source's (path, stamp), and the notes the walk
+/// itself made (the ones a stamp-only walk makes too; notes about content are not in it).
+#[derive(Debug, Default)]
+struct Walked {
+    stamps: Vec<(String, String)>,
+    notes: Vec<String>,
+}
+
 fn scan_inner(
     project: &Path,
     prev: &PrevIndex,
     collection: &Collection,
-    stamps: Option<Vec<(String, String)>>,
+    walk: Walk,
     ctx: &ScanContext,
-) -> (ProjectSnapshot, Option<Vec<(String, String)>>) {
-    let stamp_mode = stamps.is_some();
+) -> (ProjectSnapshot, Option<Walked>) {
+    let stamp_mode = walk == Walk::StampOnly;
+    let walked = (walk != Walk::Scan).then(Walked::default);
     let mut snap = ProjectSnapshot {
         claude_md: "absent".into(),
         ..Default::default()
@@ -265,18 +316,19 @@ fn scan_inner(
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
             snap.missing = Some("not a directory".into());
-            return (snap, stamps);
+            return (snap, walked);
         }
         Err(e) => {
             snap.missing = Some(format!("folder not found ({e})"));
-            return (snap, stamps);
+            return (snap, walked);
         }
     }
     let mut sc = Scanner {
         project,
         prev,
         snap: &mut snap,
-        stamps,
+        stamp_mode,
+        walked,
     };
     let mut recs = Records::default();
     for profile in PROFILE_ROOTS {
@@ -306,14 +358,16 @@ fn scan_inner(
     {
         sc.snap.missing = Some("no .claude folder any more".into());
         sc.snap.artifacts.clear();
-        let stamps = sc.stamps.take();
-        return (snap, stamps);
+        let walked = sc.walked.take();
+        return (snap, walked);
     }
     if !ctx.user_scope {
         // `~/.mcp.json` is not a file Claude Code reads for the user scope.
         sc.scan_mcp(&project.join(".mcp.json"));
     }
     sc.scan_memory(ctx);
+    // What a stamp-only walk sees ends here: the rest is read in a full scan only.
+    let walked = sc.walked.take();
     if !stamp_mode {
         let servers = if ctx.user_scope {
             &ctx.user_mcp[..]
@@ -347,14 +401,13 @@ fn scan_inner(
             sc.scan_managed(ctx);
         }
     }
-    let stamps = sc.stamps.take();
     snap.claude_md = match std::fs::symlink_metadata(project.join("CLAUDE.md")) {
         Err(_) => "absent".into(),
         Ok(_) if std::fs::metadata(project.join("CLAUDE.md")).is_ok() => "present".into(),
         Ok(_) => "dangling".into(),
     };
     if stamp_mode {
-        return (snap, stamps);
+        return (snap, walked);
     }
     snap.name = recs.project_name.take();
     snap.description = recs.project_description.take();
@@ -366,7 +419,7 @@ fn scan_inner(
         .dedup_by(|a, b| a.kind == b.kind && a.path == b.path);
     crate::loading::resolve(project, &mut snap, ctx);
     crate::cost::annotate(project, &mut snap, ctx);
-    (snap, stamps)
+    (snap, walked)
 }
 
 /// True when the folder has Claude Code configuration other than a `.claude/` folder:
@@ -484,20 +537,20 @@ struct Scanner<'a> {
     project: &'a Path,
     prev: &'a PrevIndex,
     snap: &'a mut ProjectSnapshot,
-    /// Stamp-only mode: every source's (path, stamp) is collected and nothing is read.
-    stamps: Option<Vec<(String, String)>>,
+    /// Stamp-only mode: nothing is read.
+    stamp_mode: bool,
+    /// While the walk is stamped: every source's (path, stamp) and the walk's notes.
+    walked: Option<Walked>,
 }
 
 impl Scanner<'_> {
-    /// In stamp-only mode, records the source and returns true (the caller skips reading).
+    /// Records the source's stamp when the walk is stamped; true in stamp-only mode (the
+    /// caller skips reading).
     fn stamp_only(&mut self, source: &str, stamp: &str) -> bool {
-        match self.stamps.as_mut() {
-            Some(v) => {
-                v.push((source.to_string(), stamp.to_string()));
-                true
-            }
-            None => false,
+        if let Some(w) = self.walked.as_mut() {
+            w.stamps.push((source.to_string(), stamp.to_string()));
         }
+        self.stamp_mode
     }
 }
 
@@ -509,7 +562,18 @@ impl Scanner<'_> {
             .replace('\\', "/")
     }
 
+    /// A note about the tree as walked (a stamp-only walk makes it too): also part of the
+    /// tree stamp.
     fn note(&mut self, s: String) {
+        if let Some(w) = self.walked.as_mut() {
+            crate::notes::push(&mut w.notes, s.clone());
+        }
+        crate::notes::push(&mut self.snap.notes, s);
+    }
+
+    /// A note about a source's content, made only once it is read (never in stamp-only mode,
+    /// so not part of the tree stamp: its source's stamp already is).
+    fn read_note(&mut self, s: String) {
         crate::notes::push(&mut self.snap.notes, s);
     }
 
@@ -533,9 +597,9 @@ impl Scanner<'_> {
                 "{rel}: {MAX_ENTRIES_PER_FOLDER} skills or more, the rest skipped"
             ));
         }
-        for dir in found {
+        for (dir, listing) in found {
             let source = self.rel(&dir);
-            let listing = match hash::list_dir(&dir, MAX_FILES_PER_SKILL) {
+            let listing = match listing {
                 Ok(l) => l,
                 Err(e) => {
                     self.note(format!("{source}: unreadable skill folder: {e}"));
@@ -553,17 +617,20 @@ impl Scanner<'_> {
                 continue;
             }
             self.snap.sources_read += 1;
-            let content_hash = match hash::hash_listing(&listing) {
+            let (content_hash, head) = match hash::hash_listing_with_head(&listing, &["SKILL.md"]) {
                 Ok(h) => h,
                 Err(e) => {
                     // Keep the skill (it is identifiable); its hash is unknown.
-                    self.note(format!(
+                    self.read_note(format!(
                         "{source}: a file could not be read, hash unknown: {e}"
                     ));
-                    String::new()
+                    (String::new(), None)
                 }
             };
-            let fm = read_frontmatter(&dir.join("SKILL.md"));
+            let fm = match head {
+                Some(head) => frontmatter::parse(&String::from_utf8_lossy(&head)),
+                None => read_frontmatter(&dir.join("SKILL.md")),
+            };
             let dir_name = dir
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
@@ -591,11 +658,13 @@ impl Scanner<'_> {
         }
     }
 
+    /// The skill folders below `dir` (topmost wins), each with its listing, made from the
+    /// entries read here (a skill's folder is not read twice).
     fn find_skill_dirs(
         &mut self,
         dir: &Path,
         depth: usize,
-        found: &mut Vec<PathBuf>,
+        found: &mut Vec<(PathBuf, std::io::Result<hash::Listing>)>,
         seen: &mut Visited,
     ) {
         if depth > MAX_NESTING {
@@ -611,9 +680,10 @@ impl Scanner<'_> {
             self.note(format!("{rel}: unreadable folder"));
             return;
         };
+        let entries: Vec<std::io::Result<std::fs::DirEntry>> = read.collect();
         let mut subdirs = Vec::new();
         let mut is_skill = false;
-        for entry in read.filter_map(|e| e.ok()) {
+        for entry in entries.iter().filter_map(|e| e.as_ref().ok()) {
             let Ok(ft) = entry.file_type() else { continue };
             let path = entry.path();
             if ft.is_dir() {
@@ -662,9 +732,11 @@ impl Scanner<'_> {
             }
         }
         if is_skill && depth > 0 {
-            found.push(dir.to_path_buf());
+            let listing = hash::list_entries(dir, entries, MAX_FILES_PER_SKILL);
+            found.push((dir.to_path_buf(), listing));
             return;
         }
+        drop(entries);
         subdirs.sort();
         for sub in subdirs {
             self.find_skill_dirs(&sub, depth + 1, found, seen);
@@ -819,18 +891,18 @@ impl Scanner<'_> {
             return;
         };
         let Some(events) = hooks.as_object() else {
-            self.note(format!("{source}: 'hooks' is not an object"));
+            self.read_note(format!("{source}: 'hooks' is not an object"));
             return;
         };
         for (event, groups) in events {
             let Some(groups) = groups.as_array() else {
-                self.note(format!("{source}: hooks.{event} is not a list"));
+                self.read_note(format!("{source}: hooks.{event} is not a list"));
                 continue;
             };
             for (gi, group) in groups.iter().enumerate() {
                 let matcher = group.get("matcher").and_then(|m| m.as_str()).unwrap_or("");
                 let Some(entries) = group.get("hooks").and_then(|h| h.as_array()) else {
-                    self.note(format!("{source}: hooks.{event}[{gi}] has no 'hooks' list"));
+                    self.read_note(format!("{source}: hooks.{event}[{gi}] has no 'hooks' list"));
                     continue;
                 };
                 for (hi, entry) in entries.iter().enumerate() {
@@ -888,7 +960,7 @@ impl Scanner<'_> {
             return;
         };
         let Some(servers) = servers.as_object() else {
-            self.note(format!("{source}: 'mcpServers' is not an object"));
+            self.read_note(format!("{source}: 'mcpServers' is not an object"));
             return;
         };
         for (name, spec) in servers {
@@ -951,14 +1023,14 @@ impl Scanner<'_> {
         match hash::hash_file_with_head(file) {
             Ok((Some(h), head)) => Some((h, head)),
             Ok((None, head)) => {
-                self.note(format!(
+                self.read_note(format!(
                     "{source}: larger than {} MiB, not hashed",
                     hash::MAX_HASH_BYTES / (1024 * 1024)
                 ));
                 Some((String::new(), head))
             }
             Err(e) => {
-                self.note(format!("{source}: could not be read: {e}"));
+                self.read_note(format!("{source}: could not be read: {e}"));
                 None
             }
         }
@@ -986,13 +1058,13 @@ impl Scanner<'_> {
         }
         self.snap.sources_read += 1;
         if meta.len() > 16 * 1024 * 1024 {
-            self.note(format!("{source}: larger than 16 MiB, not read"));
+            self.read_note(format!("{source}: larger than 16 MiB, not read"));
             return None;
         }
         let bytes = match crate::records::read_capped(file) {
             Ok(b) => b,
             Err(e) => {
-                self.note(format!("{source}: could not be read: {e}"));
+                self.read_note(format!("{source}: could not be read: {e}"));
                 return None;
             }
         };
@@ -1000,7 +1072,7 @@ impl Scanner<'_> {
         match serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
             Ok(v) => Some((stamp, Some(v))),
             Err(e) => {
-                self.note(format!("{source}: not valid JSON ({e})"));
+                self.read_note(format!("{source}: not valid JSON ({e})"));
                 None
             }
         }

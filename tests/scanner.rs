@@ -1312,3 +1312,125 @@ fn a_real_folder_wins_over_a_symlink_to_it() {
         );
     }
 }
+
+/// A project with every kind of note: the walk's own (a command nested too deep, a dangling
+/// symlink, a FIFO where a command would be) and the ones made only when a source is read
+/// (settings that are not JSON, an `.mcp.json` whose `mcpServers` is not an object).
+fn project_with_every_kind_of_note() -> TempDir {
+    let d = project();
+    let p = d.path();
+    put(
+        p,
+        ".claude/skills/alpha/SKILL.md",
+        "---\nname: alpha\ndescription: first\n---\nBody\n",
+    );
+    put(p, ".claude/skills/alpha/scripts/run.py", "print(1)\n");
+    put(
+        p,
+        ".claude/skills/group/beta/SKILL.md",
+        "---\nname: beta\ndescription: nested\n---\n",
+    );
+    put(p, ".claude/commands/git/commit.md", "Commit things\n");
+    put(
+        p,
+        ".claude/agents/rev.md",
+        "---\nname: rev\ndescription: reviews\n---\n",
+    );
+    put(p, ".claude/rules/style.md", "Use tabs\n");
+    put(p, "CLAUDE.md", "# Memory\n@missing.md\n");
+    put(p, ".claude/settings.json", "{ not json");
+    put(p, ".mcp.json", r#"{"mcpServers": 3}"#);
+    let mut deep = p.join(".claude/commands");
+    for i in 0..10 {
+        deep = deep.join(format!("ns{i}"));
+    }
+    fs::create_dir_all(&deep).unwrap();
+    fs::write(deep.join("buried.md"), "Too deep\n").unwrap();
+    #[cfg(unix)]
+    {
+        symlink(p.join("nowhere.md"), p.join(".claude/agents/gone.md")).unwrap();
+        let fifo = p.join(".claude/commands/pipe.md");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    }
+    d
+}
+
+/// A cold refresh scans a project and takes its tree stamp in one walk
+/// (`scan::scan_and_stamp_in`): the stamp must be exactly the one a later stamp-only walk of
+/// the unchanged tree gives (`scan::tree_stamp_in`), or every unchanged project would be
+/// rescanned by the next refresh; notes about content (made only when a source is read) must
+/// stay out of it, the walk's own notes in it. The snapshot is the plain scan's.
+#[test]
+fn one_walk_gives_the_snapshot_and_the_stamp_a_stamp_only_walk_gives() {
+    use skillmeat_cache::claude::context::ScanContext;
+    use skillmeat_cache::scan::{scan_and_stamp_in, scan_project_in, tree_stamp_in};
+    let d = project_with_every_kind_of_note();
+    let p = d.path();
+    let (col, ctx) = (Collection::default(), ScanContext::default());
+    let (snap, stamp) = scan_and_stamp_in(p, &PrevIndex::default(), &col, &ctx);
+    let notes = snap.notes.join("\n");
+    for walk_note in ["nested too deep", "dangling symlink"] {
+        assert!(notes.contains(walk_note), "{notes}");
+    }
+    for read_note in ["not valid JSON", "'mcpServers' is not an object"] {
+        assert!(notes.contains(read_note), "{notes}");
+    }
+    #[cfg(unix)]
+    assert!(notes.contains("pipe.md: a FIFO"), "{notes}");
+    assert_eq!(stamp, tree_stamp_in(p, &col, &ctx));
+    assert!(stamp.is_some());
+    assert_eq!(
+        snap.artifacts,
+        scan_project_in(p, &PrevIndex::default(), &col, &ctx).artifacts
+    );
+    assert_eq!(
+        snap.notes,
+        scan_project_in(p, &PrevIndex::default(), &col, &ctx).notes
+    );
+    // A change the walk sees changes both alike.
+    put(p, ".claude/skills/alpha/extra.md", "more");
+    let (_, changed) = scan_and_stamp_in(p, &PrevIndex::default(), &col, &ctx);
+    assert_ne!(changed, stamp);
+    assert_eq!(changed, tree_stamp_in(p, &col, &ctx));
+    // A missing project has no stamp either way.
+    let gone = p.join("not-there");
+    assert_eq!(
+        scan_and_stamp_in(&gone, &PrevIndex::default(), &col, &ctx).1,
+        None
+    );
+    assert_eq!(tree_stamp_in(&gone, &col, &ctx), None);
+}
+
+/// Through the cache: the tree stamp stored by the cold refresh (one walk) equals the one
+/// stored after a stamp-only walk found the tree "changed" and rescanned it (two walks).
+#[test]
+fn the_cold_refresh_stores_the_stamp_the_two_walk_refresh_stores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("projects");
+    let src = project_with_every_kind_of_note();
+    let p = root.join("noted");
+    fs::create_dir_all(&root).unwrap();
+    fs::rename(src.path(), &p).unwrap();
+    let mut cfg = skillmeat_cache::Config::defaults_for_home(tmp.path());
+    cfg.db_path = tmp.path().join("cache.db");
+    cfg.roots = vec![root.clone()];
+    cfg.include_user_scope = false;
+    cfg.claude_managed_dir = tmp.path().join("managed");
+    let m = skillmeat_cache::CacheManager::open(cfg.clone()).unwrap();
+    let r = refresh_now(&m, false).unwrap();
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    let raw = rusqlite::Connection::open(&cfg.db_path).unwrap();
+    let stored = || -> Option<String> {
+        raw.query_row("SELECT tree_stamp FROM projects", [], |r| r.get(0))
+            .unwrap()
+    };
+    let one_walk = stored();
+    assert!(one_walk.is_some());
+    // A stale clean stamp: the next refresh walks for the stamp, differs, scans again.
+    raw.execute("UPDATE projects SET tree_stamp = 'stale'", [])
+        .unwrap();
+    refresh_now(&m, true).unwrap();
+    assert_eq!(stored(), one_walk);
+}

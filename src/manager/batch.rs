@@ -52,6 +52,7 @@ impl CacheManager {
     /// The outcomes are in the order of `keys`.
     pub fn try_refresh_many(&self, keys: &[String]) -> Result<Vec<Result<ProjectRefresh>>> {
         let collection = self.collection();
+        let read_started = Instant::now();
         let prepared: Vec<Result<Prepared>> = keys
             .iter()
             .map(|k| {
@@ -73,7 +74,14 @@ impl CacheManager {
                 },
             })
             .collect();
+        let read_ms = read_started.elapsed().as_secs_f64() * 1000.0;
         let mut written = self.inner.store.apply_batch(&writes)?.into_iter();
+        tracing::debug!(
+            projects = keys.len(),
+            read_ms,
+            write_ms = read_started.elapsed().as_secs_f64() * 1000.0 - read_ms,
+            "batch refreshed (write: waiting for the writer included)"
+        );
         drop(writes);
         Ok(prepared
             .into_iter()

@@ -22,7 +22,8 @@ impl Scanner<'_> {
             project: dir,
             prev: &prev,
             snap: &mut snap,
-            stamps: None,
+            stamp_mode: false,
+            walked: None,
         };
         sc.scan_hooks(&dir.join("managed-settings.json"), "managed-settings.json");
         let memory = dir.join("CLAUDE.md");

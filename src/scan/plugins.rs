@@ -139,7 +139,8 @@ fn components(
         project: root,
         prev: &prev,
         snap: &mut snap,
-        stamps: None,
+        stamp_mode: false,
+        walked: None,
     };
     sc.scan_skills(root);
     sc.scan_md_kind(root, "commands", ArtifactKind::Command);

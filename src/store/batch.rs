@@ -2,7 +2,8 @@
 //! `CacheManager::try_refresh_many`): all or nothing, each project complete in it.
 
 use super::Store;
-use super::write::{ProjectUpdate, apply_refresh_tx, touch_refreshed_tx};
+use super::insert::PendingRows;
+use super::write::{ProjectUpdate, apply_refresh_deferred, touch_refreshed_tx};
 use crate::error::Result;
 use crate::model::ChangeSet;
 
@@ -42,17 +43,22 @@ impl Store {
             return Ok(Vec::new());
         }
         self.write(|tx| {
-            items
+            // Every project's new rows go in with one statement at the end (`super::insert`).
+            let mut pending = PendingRows::default();
+            let written = items
                 .iter()
                 .map(|item| match item {
                     BatchWrite::Touch { id, scan_started } => {
                         touch_refreshed_tx(tx, id, *scan_started).map(BatchWritten::Touched)
                     }
                     BatchWrite::Refresh { id, update } => {
-                        apply_refresh_tx(tx, id, update).map(BatchWritten::Changes)
+                        apply_refresh_deferred(tx, id, update, &mut pending)
+                            .map(BatchWritten::Changes)
                     }
                 })
-                .collect()
+                .collect::<Result<Vec<_>>>()?;
+            pending.flush(tx)?;
+            Ok(written)
         })
     }
 }

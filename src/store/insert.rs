@@ -1,10 +1,13 @@
-//! New artifact rows written several per statement.
+//! New artifact rows written together, one statement per write transaction.
 //!
 //! Every write statement inside a transaction opens a statement savepoint, and FTS5 writes its
 //! pending index entries to disk at each savepoint (SQLite 3.54's `fts5SavepointMethod`):
 //! inserted one per statement, every artifact became a segment of its own in both full-text
-//! indexes, then merged again and again. Inserted several rows per statement, a project's new
-//! artifacts make one segment.
+//! indexes, then merged again and again. Here a write's new rows (every project of a batched
+//! refresh) are staged in a temporary table with no index nor trigger, several rows per
+//! statement, then moved into `artifacts` with one `INSERT ... SELECT` (in the order staged, so
+//! ids ascend in that order): both full-text indexes get one segment per write, whatever the
+//! number of projects and rows. The temporary table lives in the writer connection's memory.
 
 use crate::error::Result;
 use crate::scan::ScannedArtifact;
@@ -21,34 +24,74 @@ pub(super) struct NewRow<'a> {
     pub(super) problem: Option<&'static str>,
 }
 
+/// The new rows of one write transaction, staged as they come and moved into `artifacts` by
+/// [`PendingRows::flush`] before the transaction commits.
+#[derive(Default)]
+pub(super) struct PendingRows {
+    staged: usize,
+}
+
 /// Columns of one row (`?` placeholders per row).
 const COLUMNS: usize = 25;
 
-/// Largest number of rows per statement (a power of two: a remainder is written in chunks of
-/// the smaller powers, so at most a handful of distinct statements is ever prepared).
+/// The columns, in the order of the staged rows' values.
+const COLUMN_NAMES: &str =
+    "project_rid, kind, name, description, path, content_hash, frontmatter, version, tags, aliases,
+     local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at,
+     scope, plugin, loaded, not_loaded, problem, tokens";
+
+/// Largest number of rows per staging statement (a power of two: a remainder is written in
+/// chunks of the smaller powers, so at most a handful of distinct statements is ever
+/// prepared).
 const MAX_ROWS: usize = 64;
 
-/// Inserts `rows` of the project `rid` (in order, so their ids ascend in that order), with
-/// `now` as their update time.
-pub(super) fn insert_rows(
-    tx: &Transaction<'_>,
-    rid: i64,
-    now: i64,
-    rows: &[NewRow<'_>],
-) -> Result<()> {
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let n = chunk_len(rest.len());
-        let (chunk, tail) = rest.split_at(n);
-        let mut stmt = tx.prepare_cached(&insert_sql(n))?;
-        let mut values: Vec<Value> = Vec::with_capacity(n * COLUMNS);
-        for r in chunk {
-            push_row(&mut values, rid, now, r);
+impl PendingRows {
+    /// Stages the new rows of the project `rid`, with `now` as their update time.
+    pub(super) fn push(
+        &mut self,
+        tx: &Transaction<'_>,
+        rid: i64,
+        now: i64,
+        rows: &[NewRow<'_>],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
         }
-        stmt.execute(rusqlite::params_from_iter(values.iter()))?;
-        rest = tail;
+        if self.staged == 0 {
+            tx.execute_batch(&format!(
+                "CREATE TEMP TABLE IF NOT EXISTS staged_artifacts(seq INTEGER PRIMARY KEY, {COLUMN_NAMES});
+                 DELETE FROM temp.staged_artifacts;"
+            ))?;
+        }
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let n = chunk_len(rest.len());
+            let (chunk, tail) = rest.split_at(n);
+            let mut stmt = tx.prepare_cached(&staging_sql(n))?;
+            let mut values: Vec<Value> = Vec::with_capacity(n * COLUMNS);
+            for r in chunk {
+                push_row(&mut values, rid, now, r);
+            }
+            stmt.execute(rusqlite::params_from_iter(values.iter()))?;
+            rest = tail;
+        }
+        self.staged += rows.len();
+        Ok(())
     }
-    Ok(())
+
+    /// Moves every staged row into `artifacts` (in the order staged) with one statement.
+    pub(super) fn flush(self, tx: &Transaction<'_>) -> Result<()> {
+        if self.staged == 0 {
+            return Ok(());
+        }
+        tx.prepare_cached(&format!(
+            "INSERT INTO artifacts({COLUMN_NAMES}) SELECT {COLUMN_NAMES} FROM temp.staged_artifacts ORDER BY seq"
+        ))?
+        .execute([])?;
+        tx.prepare_cached("DELETE FROM temp.staged_artifacts")?
+            .execute([])?;
+        Ok(())
+    }
 }
 
 /// The largest power of two no bigger than `len` nor [`MAX_ROWS`].
@@ -57,12 +100,8 @@ fn chunk_len(len: usize) -> usize {
     1 << (usize::BITS - 1 - len.leading_zeros())
 }
 
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO artifacts(project_rid, kind, name, description, path, content_hash, frontmatter, version, tags, aliases,
-             local_modified, outdated, upstream_version, version_cmp, extra, source, stamp, fp, updated_at,
-             scope, plugin, loaded, not_loaded, problem, tokens) VALUES ",
-    );
+fn staging_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO temp.staged_artifacts({COLUMN_NAMES}) VALUES ");
     let row = format!("({})", vec!["?"; COLUMNS].join(","));
     for i in 0..rows {
         if i > 0 {
@@ -136,7 +175,7 @@ mod tests {
 
     #[test]
     fn statement_has_a_placeholder_per_column_and_row() {
-        let sql = insert_sql(3);
+        let sql = staging_sql(3);
         assert_eq!(sql.matches('?').count(), 3 * COLUMNS);
         assert_eq!(sql.matches("),(").count(), 2);
     }

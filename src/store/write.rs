@@ -1,6 +1,7 @@
 //! Writes: every change to the cache is one `BEGIN IMMEDIATE` transaction; a project refresh
 //! inserts, updates and deletes its artifacts and updates its row in the same transaction.
 
+use super::insert::PendingRows;
 use super::{Store, now_ms};
 use crate::error::{CacheError, Result};
 use crate::events::{InvalidationReason, MAX_EVENT_CHANGES};
@@ -310,6 +311,20 @@ pub(super) fn apply_refresh_tx(
     project_id: &str,
     upd: &ProjectUpdate<'_>,
 ) -> Result<ChangeSet> {
+    let mut pending = PendingRows::default();
+    let changes = apply_refresh_deferred(tx, project_id, upd, &mut pending)?;
+    pending.flush(tx)?;
+    Ok(changes)
+}
+
+/// [`apply_refresh_tx`] with the project's new artifact rows queued in `pending` instead of
+/// inserted: the caller flushes them before its transaction commits (see [`super::insert`]).
+pub(super) fn apply_refresh_deferred(
+    tx: &Transaction<'_>,
+    project_id: &str,
+    upd: &ProjectUpdate<'_>,
+    pending: &mut PendingRows,
+) -> Result<ChangeSet> {
     let now = now_ms();
     let snap = upd.snapshot;
     type Row = (
@@ -382,7 +397,7 @@ pub(super) fn apply_refresh_tx(
             tx.prepare_cached("UPDATE artifacts SET stamp = ?2, source = ?3 WHERE aid = ?1")?;
         // A derived figure: a changed estimate alone is not a modification.
         let mut retoken = tx.prepare_cached("UPDATE artifacts SET tokens = ?2 WHERE aid = ?1")?;
-        // New rows are written together after the loop (see `super::insert`).
+        // New rows are written together when the write ends (see `super::insert`).
         let mut new_rows = Vec::new();
         for a in &snap.artifacts {
             counts.add(a.kind, 1);
@@ -451,7 +466,7 @@ pub(super) fn apply_refresh_tx(
                 }
             }
         }
-        super::insert::insert_rows(tx, rid, now, &new_rows)?;
+        pending.push(tx, rid, now, &new_rows)?;
     }
     let mut removed_loaded: std::collections::HashSet<(String, String)> = Default::default();
     if !existing.is_empty() {
