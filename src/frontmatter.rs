@@ -75,6 +75,15 @@ impl Frontmatter {
     }
 }
 
+/// The text of a file's bytes, invalid UTF-8 replaced by U+FFFD: `String::from_utf8_lossy`,
+/// with the standard library's faster validation first (a file is almost always valid).
+pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// Parses the frontmatter of `text` (which may start with a BOM and use CRLF).
 pub fn parse(text: &str) -> Frontmatter {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -139,6 +148,9 @@ fn strict_yaml(block: &str) -> Option<Map<String, Value>> {
     } else {
         block
     };
+    if let Some(fields) = plain_mapping(block) {
+        return Some(fields);
+    }
     if !yaml_within_bounds(block) {
         return None;
     }
@@ -160,6 +172,101 @@ fn strict_yaml(block: &str) -> Option<Map<String, Value>> {
         }
         Some(_) => None,
     }
+}
+
+/// The common block, read without the YAML loader: every line is `key: value` at column 0 (or
+/// blank), each key an ASCII word seen once, each value a one-line plain scalar that YAML can
+/// only read as that text, or a one-line list of such words (`[a, b]`). `None` for anything
+/// else (quotes, block lists, continuation lines, comments, integers, booleans, nulls,
+/// indicators...): the loader decides those. Most frontmatter is this simple, and the loader
+/// costs several times the rest of a file's scan. What this returns is what the loader
+/// returns for the same block (a property test checks it against the loader).
+fn plain_mapping(block: &str) -> Option<Map<String, Value>> {
+    let mut out = Map::new();
+    for line in block.split('\n') {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (key, rest) = line.split_once(':')?;
+        let key_ok = key
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !key_ok || !rest.starts_with(' ') || out.contains_key(key) {
+            return None;
+        }
+        let value = rest.trim_matches(' ');
+        let value = if let Some(items) = value.strip_prefix('[') {
+            plain_word_list(items.strip_suffix(']')?)?
+        } else if plain_text_scalar(value) {
+            Value::String(value.to_string())
+        } else {
+            return None;
+        };
+        out.insert(key.to_string(), value);
+    }
+    Some(out)
+}
+
+/// The items of a one-line flow list (`a, b c, d-e`) when each is a word YAML reads as that
+/// text: ASCII letters first, then letters, digits, spaces, `-`, `_`, `.`, `/`.
+fn plain_word_list(items: &str) -> Option<Value> {
+    if items.trim().is_empty() {
+        return Some(Value::Array(Vec::new()));
+    }
+    let mut out = Vec::new();
+    for item in items.split(',') {
+        let item = item.trim_matches(' ');
+        let ok = item.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && item.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b' ' | b'-' | b'_' | b'.' | b'/')
+            })
+            && !not_text(item);
+        if !ok {
+            return None;
+        }
+        out.push(Value::String(item.to_string()));
+    }
+    Some(Value::Array(out))
+}
+
+/// True when `value` (trimmed, one line) is a YAML plain scalar that resolves to exactly this
+/// text: no indicator first, no `: ` or ` #` inside, no trailing `:`, no brackets, tabs or
+/// control characters, and nothing YAML's core schema reads as an integer, boolean or null (a
+/// float stays text here: the loader's reading of one is kept as written).
+fn plain_text_scalar(value: &str) -> bool {
+    let Some(first) = value.chars().next() else {
+        return false;
+    };
+    if !(first.is_alphanumeric() || first == '_' || first == '/' || first == '(') {
+        return false;
+    }
+    if value.contains(": ")
+        || value.contains(" #")
+        || value.ends_with(':')
+        || value.contains(['[', ']', '{', '}', '\t', '\r'])
+        || value
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{85}'))
+    {
+        return false;
+    }
+    !not_text(value)
+}
+
+/// True for a word YAML might read as something else than text: an integer (decimal, `0x`,
+/// `0o`) or one of the boolean and null spellings of any YAML version.
+fn not_text(value: &str) -> bool {
+    value.parse::<i64>().is_ok()
+        || value.starts_with("0x")
+        || value.starts_with("0o")
+        || matches!(
+            value.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | "~"
+        )
 }
 
 /// True when the YAML loader may be trusted with `block`: it parses, is nested at most
@@ -386,6 +493,165 @@ impl<'a> LineIter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The loader's reading of a block, without the plain fast path.
+    fn loader_reading(block: &str) -> Option<Map<String, Value>> {
+        let docs = YamlLoader::load_from_str(block).ok()?;
+        match docs.into_iter().next() {
+            None | Some(Yaml::Null) => Some(Map::new()),
+            Some(Yaml::Hash(h)) => {
+                let mut out = Map::new();
+                for (k, v) in h {
+                    let key = match k {
+                        Yaml::String(s) | Yaml::Real(s) => s,
+                        Yaml::Integer(i) => i.to_string(),
+                        Yaml::Boolean(b) => b.to_string(),
+                        _ => return None,
+                    };
+                    out.insert(key, yaml_to_json(v, 0));
+                }
+                Some(out)
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Pieces of values, with every character YAML treats specially.
+    fn value_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            30 => "[a-zA-Z]{1,8}",
+            20 => Just(" ".to_string()),
+            1 => Just(" ".to_string()),
+            1 => Just("  ".to_string()),
+            1 => Just(": ".to_string()),
+            1 => Just(":".to_string()),
+            1 => Just(" #".to_string()),
+            1 => Just("#".to_string()),
+            1 => Just("C#".to_string()),
+            1 => Just("'".to_string()),
+            1 => Just("\"".to_string()),
+            1 => Just(",".to_string()),
+            1 => Just("-".to_string()),
+            1 => Just("- ".to_string()),
+            1 => Just("?".to_string()),
+            1 => Just("&a".to_string()),
+            1 => Just("*a".to_string()),
+            1 => Just("!tag".to_string()),
+            1 => Just("|".to_string()),
+            1 => Just(">".to_string()),
+            1 => Just("%".to_string()),
+            1 => Just("@".to_string()),
+            1 => Just("`".to_string()),
+            1 => Just("[x]".to_string()),
+            1 => Just("[a, b]".to_string()),
+            1 => Just("[a b, c-d, e.f]".to_string()),
+            1 => Just("[]".to_string()),
+            1 => Just("[ ]".to_string()),
+            1 => Just("[1, 2]".to_string()),
+            1 => Just("[a, true]".to_string()),
+            1 => Just("[a, null]".to_string()),
+            1 => Just("[a,b]".to_string()),
+            1 => Just("[a, [b]]".to_string()),
+            1 => Just("[a, ]".to_string()),
+            1 => Just("[a".to_string()),
+            1 => Just("{x}".to_string()),
+            1 => Just("1.2.0".to_string()),
+            1 => Just("2024-01-01".to_string()),
+            1 => Just("0o17".to_string()),
+            1 => Just("007".to_string()),
+            1 => Just("1_000".to_string()),
+            1 => Just("3 apples".to_string()),
+            1 => Just("\t".to_string()),
+            1 => Just("~".to_string()),
+            1 => Just("true".to_string()),
+            1 => Just("False".to_string()),
+            1 => Just("null".to_string()),
+            1 => Just("NULL".to_string()),
+            1 => Just("yes".to_string()),
+            1 => Just("12".to_string()),
+            1 => Just("0x1F".to_string()),
+            1 => Just("1.5".to_string()),
+            1 => Just(".inf".to_string()),
+            1 => Just("-3".to_string()),
+            1 => Just("+4".to_string()),
+            1 => Just("1e3".to_string()),
+            1 => Just("é".to_string()),
+            1 => Just("日本".to_string()),
+            1 => Just("http://x.y/z".to_string()),
+            1 => Just("(see)".to_string()),
+            1 => Just("/path".to_string()),
+            1 => Just("_u".to_string()),
+            1 => Just("\u{2028}".to_string()),
+            1 => Just("\u{85}".to_string()),
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            8 => Just("name".to_string()),
+            8 => Just("description".to_string()),
+            8 => Just("allowed-tools".to_string()),
+            8 => Just("when_to_use".to_string()),
+            8 => Just("x1".to_string()),
+            1 => Just("-k".to_string()),
+            1 => Just("k k".to_string()),
+            1 => Just("2".to_string()),
+        ];
+        let sep = prop_oneof![
+            20 => Just(": ".to_string()),
+            2 => Just(":  ".to_string()),
+            1 => Just(":".to_string()),
+            1 => Just(" : ".to_string()),
+        ];
+        (
+            key,
+            sep,
+            proptest::collection::vec(value_piece(), 0..5),
+            prop_oneof![Just(""), Just(" "), Just("  ")],
+            prop_oneof![30 => Just(""), 1 => Just("  "), 1 => Just("- ")],
+        )
+            .prop_map(|(k, sep, v, trail, indent)| format!("{indent}{k}{sep}{}{trail}", v.concat()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(30_000))]
+        /// Whenever the plain reading answers, it answers what the YAML loader answers.
+        #[test]
+        fn plain_reading_agrees_with_the_loader(lines in proptest::collection::vec(line(), 0..4)) {
+            let block = lines.join("\n");
+            if let Some(plain) = plain_mapping(&block) {
+                prop_assert_eq!(Some(plain), loader_reading(&block), "block: {:?}", block);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_reading_takes_the_common_block_and_leaves_the_rest() {
+        let m = plain_mapping("name: pdf-tools\ndescription: Fill forms, C# and http://x.y too\n")
+            .expect("plain");
+        assert_eq!(m["name"], "pdf-tools");
+        assert_eq!(m["description"], "Fill forms, C# and http://x.y too");
+        let m = plain_mapping("version: 1.2.0\ntags: [security, deploy]\nargument-hint: [file]\n")
+            .expect("plain");
+        assert_eq!(m["version"], "1.2.0");
+        assert_eq!(m["tags"], serde_json::json!(["security", "deploy"]));
+        assert_eq!(m["argument-hint"], serde_json::json!(["file"]));
+        for other in [
+            "name: x\nname: y",
+            "tags: [a, 1]",
+            "count: 12",
+            "enabled: true",
+            "description: >\n  folded",
+            "description: a: b",
+            "description: 'quoted'",
+            "description: x # comment",
+            "name: x\n  continued",
+            "# comment",
+        ] {
+            assert_eq!(plain_mapping(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn strict_block_parses() {

@@ -628,7 +628,7 @@ impl Scanner<'_> {
                 }
             };
             let fm = match head {
-                Some(head) => frontmatter::parse(&String::from_utf8_lossy(&head)),
+                Some(head) => frontmatter::parse(&crate::frontmatter::lossy(&head)),
                 None => read_frontmatter(&dir.join("SKILL.md")),
             };
             let dir_name = dir
@@ -833,7 +833,7 @@ impl Scanner<'_> {
             let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
                 continue;
             };
-            let fm = frontmatter::parse(&String::from_utf8_lossy(&head));
+            let fm = frontmatter::parse(&crate::frontmatter::lossy(&head));
             let rel_in_kind = file.strip_prefix(&base).unwrap_or(&file);
             let default_name = match kind {
                 // commands/git/commit.md is /git:commit
@@ -1107,7 +1107,7 @@ fn read_frontmatter(file: &Path) -> Frontmatter {
         f.take(hash::HEAD_BYTES as u64).read_to_end(&mut head)?;
         Ok(head)
     }) {
-        Ok(head) => frontmatter::parse(&String::from_utf8_lossy(&head)),
+        Ok(head) => frontmatter::parse(&crate::frontmatter::lossy(&head)),
         Err(_) => frontmatter::parse(""),
     }
 }

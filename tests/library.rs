@@ -470,6 +470,42 @@ fn user_scope_costs_reach_every_project_and_findings_name_differences_and_heavy_
 /// (kind, plugin, name, copies, variants, tokens) of one identity.
 type Counted = (String, String, String, i64, i64, i64);
 
+/// Every column of both library tables equals a recount from the artifacts, written here.
+fn assert_tables_equal_a_recount(env: &TestEnv, after: &str) {
+    let c = env.raw();
+    let rows = |sql: &str| -> Vec<String> {
+        let mut s = c.prepare(sql).unwrap();
+        let n = s.column_count();
+        s.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+    };
+    assert_eq!(
+        rows("SELECT kind, plugin, name, copies, variants, managed, tokens, n_user, n_project,
+                     n_local, n_plugin, n_managed FROM lib_identities ORDER BY 1, 2, 3"),
+        rows("SELECT kind, ifnull(plugin, ''), name, count(*), count(DISTINCT substr(content_hash, 1, 16)),
+                     sum(local_modified IS NOT NULL), sum(tokens), sum(scope = 'user'),
+                     sum(scope = 'project'), sum(scope = 'local'), sum(scope = 'plugin'),
+                     sum(scope = 'managed')
+              FROM artifacts WHERE kind <> 'memory' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+        "identities after {after}"
+    );
+    assert_eq!(
+        rows("SELECT kind, plugin, name, hash16, copies FROM lib_variants ORDER BY 1, 2, 3, 4"),
+        rows(
+            "SELECT kind, ifnull(plugin, ''), name, substr(content_hash, 1, 16), count(*)
+              FROM artifacts WHERE kind <> 'memory' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        ),
+        "variants after {after}"
+    );
+}
+
 /// The trigger-kept tables always equal a recount from the artifacts themselves, through adds,
 /// edits, renames, deletions, a project removed from the cache and a clear.
 #[test]
@@ -503,6 +539,7 @@ fn library_tables_always_equal_a_recount_of_the_artifacts() {
     let check = |what: &str| {
         let (kept, counted) = recount();
         assert_eq!(kept, counted, "after {what}");
+        assert_tables_equal_a_recount(&env, what);
     };
     review(&env, "p1", REVIEW_A);
     review(&env, "p2", REVIEW_B);
@@ -573,6 +610,7 @@ fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
     };
     refresh_now(&m, true).unwrap();
     assert_eq!(state(), (1, 0));
+    assert_tables_equal_a_recount(&env, "the first (cold) run");
     let lib = library(&m);
     assert_eq!(lib.len(), n + 1);
     // 28 copies of A (even indices of 55), 27 of B.

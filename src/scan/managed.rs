@@ -30,7 +30,7 @@ impl Scanner<'_> {
         if memory.is_file() {
             match crate::hash::hash_file_with_head(&memory) {
                 Ok((content_hash, head)) => {
-                    let fm = crate::frontmatter::parse(&String::from_utf8_lossy(&head));
+                    let fm = crate::frontmatter::parse(&crate::frontmatter::lossy(&head));
                     let mut a = super::artifact_from_frontmatter(
                         ArtifactKind::Memory,
                         &fm,
@@ -43,7 +43,7 @@ impl Scanner<'_> {
                     a.frontmatter = FrontmatterState::None;
                     a.description = fm.first_body_line().unwrap_or_default();
                     a.extra =
-                        json!({ "imports": super::imports_of(&String::from_utf8_lossy(&head)) });
+                        json!({ "imports": super::imports_of(&crate::frontmatter::lossy(&head)) });
                     sc.snap.artifacts.push(a);
                 }
                 Err(e) => sc.note(format!("managed CLAUDE.md: could not be read: {e}")),

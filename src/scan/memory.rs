@@ -34,7 +34,7 @@ impl Scanner<'_> {
             let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(&head);
+            let text = crate::frontmatter::lossy(&head);
             let imports = imports_of(&text);
             let base = file.parent().unwrap_or(self.project);
             let dangling: Vec<&String> = imports
@@ -76,7 +76,7 @@ impl Scanner<'_> {
             let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
                 continue;
             };
-            let fm = frontmatter::parse(&String::from_utf8_lossy(&head));
+            let fm = frontmatter::parse(&crate::frontmatter::lossy(&head));
             let rel: PathBuf = file.strip_prefix(&base).unwrap_or(&file).with_extension("");
             let default_name = rel.to_string_lossy().replace('\\', "/");
             let mut art =
