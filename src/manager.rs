@@ -7,6 +7,7 @@ mod batch;
 mod claude_ctx;
 pub mod library;
 
+pub use batch::ReadBatch;
 use batch::{Prepared, Scanned};
 
 use crate::claude::claude_json::ClaudeJsonReader;

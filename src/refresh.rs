@@ -646,6 +646,11 @@ impl RefreshJob {
 
     async fn dispatch_loop(&self) {
         let concurrency = self.opts().concurrency.max(1);
+        // Units read (scan) in parallel, and the database takes one write at a time: a unit
+        // that has read its projects gives its place to the next unit while it waits for the
+        // writer. At most `concurrency` units wait to write or write, so read projects cannot
+        // pile up in memory when the writer is the slower side.
+        let write_slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
         loop {
             let notified = self.inner.wake.notified();
             tokio::pin!(notified);
@@ -668,32 +673,50 @@ impl RefreshJob {
                 };
                 let Some(keys) = next else { break };
                 let me = self.clone();
+                let slot = UnitSlot(Some(self.clone()));
+                let write_slots = write_slots.clone();
                 tokio::spawn(async move {
-                    me.refresh_unit(keys).await;
-                    me.queue().units -= 1;
-                    me.inner.wake.notify_one();
+                    me.refresh_unit(keys, slot, &write_slots).await;
                 });
             }
             notified.await;
         }
     }
 
-    /// Refreshes a unit of queued projects: one alone with retries; several with one write
-    /// ([`CacheManager::try_refresh_many`]), any of them that failed there (or all, when the
-    /// write failed) then refreshed alone with retries.
-    async fn refresh_unit(&self, keys: Vec<String>) {
+    /// Refreshes a unit of queued projects: one alone with retries; several read together and
+    /// written with one transaction ([`CacheManager::read_many`], then
+    /// [`CacheManager::write_many`]), any of them that failed there (or all, when the write
+    /// failed) then refreshed alone with retries. The unit's place (`slot`) is given back once
+    /// its projects are read and it holds a place among the writers.
+    async fn refresh_unit(
+        &self,
+        keys: Vec<String>,
+        slot: UnitSlot,
+        write_slots: &tokio::sync::Semaphore,
+    ) {
         if keys.len() == 1 {
             for key in keys {
                 self.refresh_with_retries(key).await;
             }
+            drop(slot);
             return;
         }
         let m = self.inner.manager.clone();
         let batch = keys.clone();
-        let outcomes = tokio::task::spawn_blocking(move || m.try_refresh_many(&batch))
+        let read = tokio::task::spawn_blocking(move || m.read_many(&batch))
             .await
-            .ok()
-            .and_then(|r| r.ok());
+            .ok();
+        let write_slot = write_slots.acquire().await.ok();
+        drop(slot);
+        let m = self.inner.manager.clone();
+        let outcomes = match read {
+            Some(read) => tokio::task::spawn_blocking(move || m.write_many(read))
+                .await
+                .ok()
+                .and_then(|r| r.ok()),
+            None => None,
+        };
+        drop(write_slot);
         let outcomes: Vec<Option<Result<ProjectRefresh>>> = match outcomes {
             Some(o) => o.into_iter().map(Some).collect(),
             None => (0..keys.len()).map(|_| None).collect(),
@@ -836,6 +859,19 @@ impl RefreshJob {
             let _ = tx.send(outcome.clone());
         }
         self.inner.wake.notify_one();
+    }
+}
+
+/// A unit of work's place among the `concurrency` units the job runs at once: given back
+/// (and the dispatcher woken) when dropped.
+struct UnitSlot(Option<RefreshJob>);
+
+impl Drop for UnitSlot {
+    fn drop(&mut self) {
+        if let Some(job) = self.0.take() {
+            job.queue().units -= 1;
+            job.inner.wake.notify_one();
+        }
     }
 }
 

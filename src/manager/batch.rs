@@ -41,25 +41,44 @@ impl Prepared {
     }
 }
 
+/// Several projects read and waiting to be written together ([`CacheManager::read_many`]).
+pub struct ReadBatch {
+    prepared: Vec<Result<Prepared>>,
+}
+
 impl CacheManager {
     /// One attempt at refreshing several projects (ids or paths) with a single write
-    /// transaction. Each project is read on its own; a project that cannot be read (unknown
-    /// key, database error while reading) gets its own error and stays out of the write. When
-    /// the write fails, the whole call fails and nothing was written: the caller retries the
-    /// projects one by one ([`CacheManager::try_refresh`]). Like `try_refresh`, marks nothing
-    /// errored.
+    /// transaction: [`CacheManager::read_many`] then [`CacheManager::write_many`]. Each
+    /// project is read on its own; a project that cannot be read (unknown key, database error
+    /// while reading) gets its own error and stays out of the write. When the write fails, the
+    /// whole call fails and nothing was written: the caller retries the projects one by one
+    /// ([`CacheManager::try_refresh`]). Like `try_refresh`, marks nothing errored.
     ///
     /// The outcomes are in the order of `keys`.
     pub fn try_refresh_many(&self, keys: &[String]) -> Result<Vec<Result<ProjectRefresh>>> {
+        self.write_many(self.read_many(keys))
+    }
+
+    /// The reading half of [`CacheManager::try_refresh_many`]: every project stamped and, when
+    /// changed, scanned; nothing written. The refresh job reads the next projects while these
+    /// wait for the writer.
+    pub fn read_many(&self, keys: &[String]) -> ReadBatch {
         let collection = self.collection();
-        let read_started = Instant::now();
-        let prepared: Vec<Result<Prepared>> = keys
+        let prepared = keys
             .iter()
             .map(|k| {
                 let (id, path) = self.resolve(k)?;
                 self.prepare_refresh(&id, &path, &collection)
             })
             .collect();
+        ReadBatch { prepared }
+    }
+
+    /// The writing half of [`CacheManager::try_refresh_many`]: one transaction for every
+    /// project read, then the events. Outcomes in the order of the keys read.
+    pub fn write_many(&self, batch: ReadBatch) -> Result<Vec<Result<ProjectRefresh>>> {
+        let prepared = batch.prepared;
+        let started = Instant::now();
         let writes: Vec<BatchWrite<'_>> = prepared
             .iter()
             .filter_map(|p| p.as_ref().ok())
@@ -74,13 +93,11 @@ impl CacheManager {
                 },
             })
             .collect();
-        let read_ms = read_started.elapsed().as_secs_f64() * 1000.0;
         let mut written = self.inner.store.apply_batch(&writes)?.into_iter();
         tracing::debug!(
-            projects = keys.len(),
-            read_ms,
-            write_ms = read_started.elapsed().as_secs_f64() * 1000.0 - read_ms,
-            "batch refreshed (write: waiting for the writer included)"
+            projects = writes.len(),
+            write_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "batch written (waiting for the writer included)"
         );
         drop(writes);
         Ok(prepared
