@@ -638,7 +638,13 @@ impl CacheManager {
             .name
             .clone()
             .unwrap_or_else(|| default_name(path, &self.config().home));
-        prepared.scan = Some(Scanned { snap, name, stamp });
+        let fingerprints = snap.artifacts.iter().map(|a| a.fingerprint()).collect();
+        prepared.scan = Some(Scanned {
+            snap,
+            name,
+            stamp,
+            fingerprints,
+        });
         Ok(prepared)
     }
 
@@ -671,6 +677,7 @@ impl CacheManager {
                     snap: Default::default(),
                     name: default_name(&path, &self.config().home),
                     stamp: None,
+                    fingerprints: Vec::new(),
                 },
                 changes,
             ),

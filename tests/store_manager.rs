@@ -324,6 +324,7 @@ fn foreign_key_violation_and_unknown_project_are_typed_errors() {
         name: "ghost".into(),
         scan_started: now_ms(),
         tree_stamp: None,
+        fingerprints: None,
     };
     let err = m.store().apply_refresh("000000000000", &upd).unwrap_err();
     assert!(
@@ -909,6 +910,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 name: "alpha".into(),
                 scan_started: now_ms(),
                 tree_stamp: None,
+                fingerprints: None,
             },
         ),
         (
@@ -918,6 +920,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 name: "beta".into(),
                 scan_started: now_ms(),
                 tree_stamp: None,
+                fingerprints: None,
             },
         ),
     ];
@@ -946,6 +949,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 name: "alpha renamed".into(),
                 scan_started: now_ms(),
                 tree_stamp: None,
+                fingerprints: None,
             },
         ),
         (
@@ -955,6 +959,7 @@ fn refresh_batch_updates_several_projects_and_rolls_back_on_an_unknown_one() {
                 name: "ghost".into(),
                 scan_started: now_ms(),
                 tree_stamp: None,
+                fingerprints: None,
             },
         ),
     ];

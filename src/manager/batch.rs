@@ -27,6 +27,8 @@ pub(super) struct Scanned {
     pub(super) snap: ProjectSnapshot,
     pub(super) name: String,
     pub(super) stamp: Option<String>,
+    /// Each artifact's fingerprint, computed while reading (off the writer).
+    pub(super) fingerprints: Vec<String>,
 }
 
 impl Prepared {
@@ -37,6 +39,7 @@ impl Prepared {
             name: scan.name.clone(),
             scan_started: self.scan_started,
             tree_stamp: scan.stamp.clone(),
+            fingerprints: Some(&scan.fingerprints),
         }
     }
 }

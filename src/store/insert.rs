@@ -12,7 +12,7 @@
 use crate::error::Result;
 use crate::scan::ScannedArtifact;
 use rusqlite::Transaction;
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 
 /// A new artifact row waiting to be inserted.
 pub(super) struct NewRow<'a> {
@@ -68,9 +68,12 @@ impl PendingRows {
             let n = chunk_len(rest.len());
             let (chunk, tail) = rest.split_at(n);
             let mut stmt = tx.prepare_cached(&staging_sql(n))?;
-            let mut values: Vec<Value> = Vec::with_capacity(n * COLUMNS);
-            for r in chunk {
-                push_row(&mut values, rid, now, r);
+            // Text is bound borrowed from the artifacts (no copy); only the JSON columns are
+            // made here.
+            let json: Vec<[String; 3]> = chunk.iter().map(|r| json_columns(r.artifact)).collect();
+            let mut values: Vec<ToSqlOutput<'_>> = Vec::with_capacity(n * COLUMNS);
+            for (r, json) in chunk.iter().zip(&json) {
+                push_row(&mut values, rid, now, r, json);
             }
             stmt.execute(rusqlite::params_from_iter(values.iter()))?;
             rest = tail;
@@ -112,27 +115,38 @@ fn staging_sql(rows: usize) -> String {
     sql
 }
 
-fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
+fn text(s: &str) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
 }
 
-fn opt_text(s: Option<&str>) -> Value {
-    s.map(text).unwrap_or(Value::Null)
+fn opt_text(s: Option<&str>) -> ToSqlOutput<'_> {
+    s.map(text).unwrap_or(ToSqlOutput::Owned(Value::Null))
 }
 
-fn opt_flag(b: Option<bool>) -> Value {
-    b.map(|b| Value::Integer(i64::from(b)))
-        .unwrap_or(Value::Null)
+fn int(i: i64) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(Value::Integer(i))
 }
 
-fn json_list(v: &[String]) -> Value {
-    Value::Text(serde_json::to_string(v).unwrap_or_else(|_| "[]".into()))
+fn opt_flag(b: Option<bool>) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(b.map_or(Value::Null, |b| Value::Integer(i64::from(b))))
 }
 
-fn push_row(values: &mut Vec<Value>, rid: i64, now: i64, r: &NewRow<'_>) {
+/// The row's JSON columns: tags, aliases, extra.
+fn json_columns(a: &ScannedArtifact) -> [String; 3] {
+    let list = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    [list(&a.tags), list(&a.aliases), a.extra.to_string()]
+}
+
+fn push_row<'a>(
+    values: &mut Vec<ToSqlOutput<'a>>,
+    rid: i64,
+    now: i64,
+    r: &'a NewRow<'a>,
+    json: &'a [String; 3],
+) {
     let a = r.artifact;
     values.extend([
-        Value::Integer(rid),
+        int(rid),
         text(a.kind.as_str()),
         text(&a.name),
         text(&a.description),
@@ -140,23 +154,23 @@ fn push_row(values: &mut Vec<Value>, rid: i64, now: i64, r: &NewRow<'_>) {
         text(&a.content_hash),
         text(a.frontmatter.as_str()),
         opt_text(a.version.as_deref()),
-        json_list(&a.tags),
-        json_list(&a.aliases),
+        text(&json[0]),
+        text(&json[1]),
         opt_flag(a.local_modified),
         opt_flag(a.outdated),
         opt_text(a.upstream_version.as_deref()),
         opt_text(a.version_cmp.map(|v| v.as_str())),
-        Value::Text(a.extra.to_string()),
+        text(&json[2]),
         text(&a.source),
         text(&a.stamp),
         text(&r.fp),
-        Value::Integer(now),
+        int(now),
         text(a.scope.as_str()),
         opt_text(a.plugin.as_deref()),
-        Value::Integer(i64::from(a.loaded)),
+        int(i64::from(a.loaded)),
         opt_text(a.not_loaded.map(|n| n.as_str())),
         opt_text(r.problem),
-        Value::Integer(i64::from(a.tokens)),
+        int(i64::from(a.tokens)),
     ]);
 }
 

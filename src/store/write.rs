@@ -37,6 +37,10 @@ pub struct ProjectUpdate<'a> {
     pub scan_started: i64,
     /// The project's tree stamp at scan time (see `scan::tree_stamp`).
     pub tree_stamp: Option<String>,
+    /// Each artifact's [`ScannedArtifact::fingerprint`], in order, when the caller computed
+    /// them (the refresh does, on its reading threads, so the writer does not); `None`, or a
+    /// list of another length, and the write computes them.
+    pub fingerprints: Option<&'a [String]>,
 }
 
 /// The stable id of a project: the first 12 hex digits of the SHA-256 of its path.
@@ -399,14 +403,18 @@ pub(super) fn apply_refresh_deferred(
         let mut retoken = tx.prepare_cached("UPDATE artifacts SET tokens = ?2 WHERE aid = ?1")?;
         // New rows are written together when the write ends (see `super::insert`).
         let mut new_rows = Vec::new();
-        for a in &snap.artifacts {
+        let given = upd.fingerprints.filter(|f| f.len() == snap.artifacts.len());
+        for (i, a) in snap.artifacts.iter().enumerate() {
             counts.add(a.kind, 1);
             let problem = crate::loading::problem_of(a);
             n_problems += u32::from(problem.is_some());
             n_outdated += u32::from(a.outdated == Some(true));
             n_modified += u32::from(a.local_modified == Some(true));
             let key = (a.kind.as_str().to_string(), a.path.clone());
-            let fp = a.fingerprint();
+            let fp = match given {
+                Some(f) => f[i].clone(),
+                None => a.fingerprint(),
+            };
             match existing.remove(&key) {
                 None => {
                     new_rows.push(super::insert::NewRow {

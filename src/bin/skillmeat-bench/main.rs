@@ -245,7 +245,7 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     // Cold refresh: an empty database, every project discovered and read.
     let mut cold = Vec::new();
     let mut manager = None;
-    for _ in 0..runs.min(3) {
+    for _ in 0..runs {
         drop(manager.take());
         remove_db(&cfg.db_path);
         let m = CacheManager::open(cfg.clone())?;
@@ -262,10 +262,12 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     let db_bytes = status.db_bytes;
     // The floor, on the same files and the same (warm) page cache as the cold refreshes.
     let mut floors = Vec::new();
+    let mut floors_read_hash = Vec::new();
     let mut floor_files = (0, 0);
-    for _ in 0..runs.min(3) {
+    for _ in 0..runs {
         let f = floor::measure(std::slice::from_ref(&root));
         floors.push(f.ms);
+        floors_read_hash.push(f.read_hash_ms);
         floor_files = (f.files, f.bytes);
     }
 
@@ -337,8 +339,14 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     out.insert("artifacts".into(), json!(status.artifacts));
     let cold_ms = percentile(&mut cold, 0.5);
     let floor_ms = percentile(&mut floors, 0.5);
+    let floor_read_hash_ms = percentile(&mut floors_read_hash, 0.5);
     out.insert("cold_refresh_ms".into(), json!(cold_ms));
     out.insert("floor_ms".into(), json!(floor_ms));
+    out.insert("floor_read_hash_ms".into(), json!(floor_read_hash_ms));
+    out.insert(
+        "cold_ratio_read_hash".into(),
+        json!(round3(cold_ms / floor_read_hash_ms.max(0.001))),
+    );
     out.insert("floor_files".into(), json!(floor_files.0));
     out.insert("floor_bytes".into(), json!(floor_files.1));
     out.insert(
