@@ -188,13 +188,16 @@ fn plain_mapping(block: &str) -> Option<Map<String, Value>> {
             continue;
         }
         let (key, rest) = line.split_once(':')?;
+        // A key YAML reads as text: a word starting with a letter, not a null or boolean
+        // spelling (`null:` is a null key, `0x1F:` the number 31).
         let key_ok = key
             .bytes()
             .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
             && key
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && !not_text(key);
         if !key_ok || !rest.starts_with(' ') || out.contains_key(key) {
             return None;
         }
@@ -562,6 +565,11 @@ mod tests {
             1 => Just("007".to_string()),
             1 => Just("1_000".to_string()),
             1 => Just("3 apples".to_string()),
+            1 => Just("0b101".to_string()),
+            1 => Just("1.0e+3".to_string()),
+            1 => Just("12:30".to_string()),
+            1 => Just("inf".to_string()),
+            1 => Just("NaN".to_string()),
             1 => Just("\t".to_string()),
             1 => Just("~".to_string()),
             1 => Just("true".to_string()),
@@ -597,6 +605,12 @@ mod tests {
             1 => Just("-k".to_string()),
             1 => Just("k k".to_string()),
             1 => Just("2".to_string()),
+            1 => Just("0x1F".to_string()),
+            1 => Just("null".to_string()),
+            1 => Just("Null".to_string()),
+            1 => Just("true".to_string()),
+            1 => Just("no".to_string()),
+            1 => Just("_k".to_string()),
         ];
         let sep = prop_oneof![
             20 => Just(": ".to_string()),
