@@ -675,7 +675,7 @@ impl RefreshJob {
                 };
                 let Some(keys) = next else { break };
                 let me = self.clone();
-                let slot = UnitSlot(Some(self.clone()));
+                let slot = UnitSlot(self.clone());
                 let write_slots = write_slots.clone();
                 tokio::spawn(async move {
                     me.refresh_unit(keys, slot, &write_slots).await;
@@ -866,14 +866,12 @@ impl RefreshJob {
 
 /// A unit of work's place among the `concurrency` units the job runs at once: given back
 /// (and the dispatcher woken) when dropped.
-struct UnitSlot(Option<RefreshJob>);
+struct UnitSlot(RefreshJob);
 
 impl Drop for UnitSlot {
     fn drop(&mut self) {
-        if let Some(job) = self.0.take() {
-            job.queue().units -= 1;
-            job.inner.wake.notify_one();
-        }
+        self.0.queue().units -= 1;
+        self.0.inner.wake.notify_one();
     }
 }
 
