@@ -689,7 +689,8 @@ impl RefreshJob {
     /// written with one transaction ([`CacheManager::read_many`], then
     /// [`CacheManager::write_many`]), any of them that failed there (or all, when the write
     /// failed) then refreshed alone with retries. The unit's place (`slot`) is given back once
-    /// its projects are read and it holds the writing place (`write_slots`).
+    /// its projects are read and it holds the writing place (`write_slots`), which it keeps
+    /// until its retries are done.
     async fn refresh_unit(
         &self,
         keys: Vec<String>,
@@ -718,17 +719,20 @@ impl RefreshJob {
                 .and_then(|r| r.ok()),
             None => None,
         };
-        drop(write_slot);
         let outcomes: Vec<Option<Result<ProjectRefresh>>> = match outcomes {
             Some(o) => o.into_iter().map(Some).collect(),
             None => (0..keys.len()).map(|_| None).collect(),
         };
+        // Projects the batch could not refresh are retried one by one while this unit still
+        // holds the writing place: its reading place is already given back, so without it
+        // every failing unit would retry beside `concurrency` new ones.
         for (key, outcome) in keys.into_iter().zip(outcomes) {
             match outcome {
                 Some(Ok(done)) => self.finish(&key, Ok(done)).await,
                 _ => self.refresh_with_retries(key).await,
             }
         }
+        drop(write_slot);
     }
 
     async fn refresh_with_retries(&self, key: String) {

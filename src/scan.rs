@@ -213,7 +213,7 @@ pub fn tree_stamp_in(project: &Path, collection: &Collection, ctx: &ScanContext)
         ctx,
     );
     let walked = walked?;
-    stamp_of(project, &snap, walked, collection, ctx)
+    stamp_of(&snap, walked, collection, ctx)
 }
 
 /// [`scan_project_in`] and [`tree_stamp_in`] from one walk: the snapshot, and the tree stamp a
@@ -227,14 +227,13 @@ pub fn scan_and_stamp_in(
     ctx: &ScanContext,
 ) -> (ProjectSnapshot, Option<String>) {
     let (snap, walked) = scan_inner(project, prev, collection, Walk::ScanAndStamp, ctx);
-    let stamp = walked.and_then(|w| stamp_of(project, &snap, w, collection, ctx));
+    let stamp = walked.and_then(|w| stamp_of(&snap, w, collection, ctx));
     (snap, stamp)
 }
 
 /// The tree stamp from what a walk saw: every source's stamp, SkillMeat's record files of
 /// each profile root, CLAUDE.md, the collection, the context, and the walk's own notes.
 fn stamp_of(
-    project: &Path,
     snap: &ProjectSnapshot,
     walked: Walked,
     collection: &Collection,
@@ -246,6 +245,7 @@ fn stamp_of(
     let Walked {
         mut stamps,
         notes: walk_notes,
+        records: record_stamps,
     } = walked;
     stamps.sort();
     use sha2::{Digest, Sha256};
@@ -257,13 +257,8 @@ fn stamp_of(
         h.update(st.as_bytes());
         h.update([0]);
     }
-    for p in &snap.profiles {
-        for f in [records::DEPLOYED_FILE, records::PROJECT_FILE] {
-            let stamp = std::fs::metadata(project.join(p).join(f))
-                .map(|m| hash::file_stamp(&m))
-                .unwrap_or_default();
-            h.update(format!("{p}/{f}:{stamp};"));
-        }
+    for r in &record_stamps {
+        h.update(r.as_bytes());
     }
     h.update(format!(
         "md:{};col:{};ctx:{};",
@@ -291,12 +286,14 @@ enum Walk {
     ScanAndStamp,
 }
 
-/// What a stamping walk collected: every source's (path, stamp), and the notes the walk
-/// itself made (the ones a stamp-only walk makes too; notes about content are not in it).
+/// What a stamping walk collected: every source's (path, stamp), the notes the walk itself
+/// made (the ones a stamp-only walk makes too; notes about content are not in it), and the
+/// stamps of SkillMeat's record files of each profile root, in order.
 #[derive(Debug, Default)]
 struct Walked {
     stamps: Vec<(String, String)>,
     notes: Vec<String>,
+    records: Vec<String>,
 }
 
 fn scan_inner(
@@ -346,6 +343,16 @@ fn scan_inner(
             }
             sc.scan_md_docs(&dir, ArtifactKind::Rule);
             sc.scan_md_docs(&dir, ArtifactKind::OutputStyle);
+        }
+        // SkillMeat's record files: stamped before they are read (a file rewritten meanwhile
+        // gives the next walk a different stamp).
+        if let Some(w) = sc.walked.as_mut() {
+            for f in [records::DEPLOYED_FILE, records::PROJECT_FILE] {
+                let stamp = std::fs::metadata(dir.join(f))
+                    .map(|m| hash::file_stamp(&m))
+                    .unwrap_or_default();
+                w.records.push(format!("{profile}/{f}:{stamp};"));
+            }
         }
         if !stamp_mode {
             records::read_profile(&dir, profile, &mut recs);

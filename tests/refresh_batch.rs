@@ -150,3 +150,19 @@ fn try_refresh_many_reports_an_unknown_key_alone_and_writes_the_others() {
     assert_eq!(names(&m, &projects[1]), expected_names(1));
     assert!(names(&m, &projects[2]).is_empty(), "not in the batch");
 }
+
+/// The same project twice in one batch (new rows are inserted together when the batch's
+/// write ends): written as if one after the other, the first time new, the second time
+/// unchanged; its rows are there once.
+#[test]
+fn try_refresh_many_writes_a_project_given_twice_as_if_one_after_the_other() {
+    let env = TestEnv::new();
+    let projects = make_projects(&env);
+    let m = env.open();
+    m.sync_discovered().expect("discover");
+    let keys = vec![projects[3].key(), projects[3].key()];
+    let out = m.try_refresh_many(&keys).expect("batch written");
+    assert_eq!(out[0].as_ref().expect("first").changes.added.len(), 7);
+    assert!(out[1].as_ref().expect("second").changes.is_empty());
+    assert_eq!(names(&m, &projects[3]), expected_names(3));
+}

@@ -1389,11 +1389,33 @@ fn one_walk_gives_the_snapshot_and_the_stamp_a_stamp_only_walk_gives() {
         snap.notes,
         scan_project_in(p, &PrevIndex::default(), &col, &ctx).notes
     );
-    // A change the walk sees changes both alike.
+    // A change the walk sees changes both alike: a file of a skill, a change only a note of
+    // the walk shows (a dangling link, a FIFO inside a skill folder), SkillMeat's records.
+    let mut last = stamp;
+    let mut expect_change = |what: &str| {
+        let (_, changed) = scan_and_stamp_in(p, &PrevIndex::default(), &col, &ctx);
+        assert_ne!(changed, last, "{what}");
+        assert_eq!(changed, tree_stamp_in(p, &col, &ctx), "{what}");
+        last = changed;
+    };
     put(p, ".claude/skills/alpha/extra.md", "more");
-    let (_, changed) = scan_and_stamp_in(p, &PrevIndex::default(), &col, &ctx);
-    assert_ne!(changed, stamp);
-    assert_eq!(changed, tree_stamp_in(p, &col, &ctx));
+    expect_change("a file added to a skill");
+    #[cfg(unix)]
+    {
+        symlink(p.join("gone-too.md"), p.join(".claude/agents/lost.md")).unwrap();
+        expect_change("a dangling link (a note only)");
+        let fifo = p.join(".claude/skills/alpha/pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        expect_change("a FIFO inside a skill folder (a note only)");
+    }
+    put(
+        p,
+        ".claude/.skillmeat-deployed.toml",
+        "[[deployed]]\nname = \"alpha\"\n",
+    );
+    expect_change("SkillMeat's deployment record");
     // A missing project has no stamp either way.
     let gone = p.join("not-there");
     assert_eq!(

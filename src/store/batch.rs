@@ -45,6 +45,7 @@ impl Store {
         self.write(|tx| {
             // Every project's new rows go in with one statement at the end (`super::insert`).
             let mut pending = PendingRows::default();
+            let mut seen = std::collections::HashSet::new();
             let written = items
                 .iter()
                 .map(|item| match item {
@@ -52,6 +53,11 @@ impl Store {
                         touch_refreshed_tx(tx, id, *scan_started).map(BatchWritten::Touched)
                     }
                     BatchWrite::Refresh { id, update } => {
+                        // The same project twice: its first rows go in before it is compared
+                        // again, as if written one after the other.
+                        if !seen.insert(*id) {
+                            std::mem::take(&mut pending).flush(tx)?;
+                        }
                         apply_refresh_deferred(tx, id, update, &mut pending)
                             .map(BatchWritten::Changes)
                     }
