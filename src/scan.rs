@@ -595,91 +595,89 @@ impl Scanner<'_> {
         if !skills.is_dir() {
             return;
         }
-        let mut found = Vec::new();
+        let mut found = 0;
         let mut seen = Visited::new(&skills);
         self.find_skill_dirs(&skills, 0, &mut found, &mut seen);
-        if found.len() >= MAX_ENTRIES_PER_FOLDER {
+        if found >= MAX_ENTRIES_PER_FOLDER {
             let rel = self.rel(&skills);
             self.note(format!(
                 "{rel}: {MAX_ENTRIES_PER_FOLDER} skills or more, the rest skipped"
             ));
         }
-        for (dir, listing) in found {
-            let source = self.rel(&dir);
-            let listing = match listing {
-                Ok(l) => l,
-                Err(e) => {
-                    self.note(format!("{source}: unreadable skill folder: {e}"));
-                    continue;
-                }
-            };
-            for p in &listing.problems {
-                self.note(format!("{source}: {p}"));
-            }
-            if self.stamp_only(&source, &listing.stamp) {
-                continue;
-            }
-            if let Some(arts) = self.prev.reuse(&source, &listing.stamp) {
-                self.snap.artifacts.extend(arts);
-                continue;
-            }
-            self.snap.sources_read += 1;
-            let (content_hash, head) = match hash::hash_listing_with_head(&listing, &["SKILL.md"]) {
-                Ok(h) => h,
-                Err(e) => {
-                    // Keep the skill (it is identifiable); its hash is unknown.
-                    self.read_note(format!(
-                        "{source}: a file could not be read, hash unknown: {e}"
-                    ));
-                    (String::new(), None)
-                }
-            };
-            let fm = match head {
-                Some(head) => frontmatter::parse(&crate::frontmatter::lossy(&head)),
-                None => read_frontmatter(&dir.join("SKILL.md")),
-            };
-            let dir_name = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            let mut art = artifact_from_frontmatter(
-                ArtifactKind::Skill,
-                &fm,
-                dir_name,
-                source.clone(),
-                content_hash,
-                &listing.stamp,
-            );
-            art.extra = json!({
-                "files": listing.files.len(),
-                "allowed_tools": fm.text("allowed-tools"),
-            });
-            // What the skill listing needs (see `crate::budget`), only when set.
-            if fm.text("disable-model-invocation").as_deref() == Some("true") {
-                art.extra["disable_model_invocation"] = json!(true);
-            }
-            if let Some(w) = fm.text("when_to_use") {
-                art.extra["when_to_use_chars"] = json!(w.chars().count());
-            }
-            self.snap.artifacts.push(art);
-        }
     }
 
-    /// The skill folders below `dir` (topmost wins), each with its listing, made from the
-    /// entries read here (a skill's folder is not read twice).
-    fn find_skill_dirs(
-        &mut self,
-        dir: &Path,
-        depth: usize,
-        found: &mut Vec<(PathBuf, std::io::Result<hash::Listing>)>,
-        seen: &mut Visited,
-    ) {
+    /// One skill folder found, with its listing: its stamp recorded, or its previous artifact
+    /// reused, or the folder hashed and its `SKILL.md` parsed.
+    fn add_skill(&mut self, dir: &Path, listing: std::io::Result<hash::Listing>) {
+        let source = self.rel(dir);
+        let listing = match listing {
+            Ok(l) => l,
+            Err(e) => {
+                self.note(format!("{source}: unreadable skill folder: {e}"));
+                return;
+            }
+        };
+        for p in &listing.problems {
+            self.note(format!("{source}: {p}"));
+        }
+        if self.stamp_only(&source, &listing.stamp) {
+            return;
+        }
+        if let Some(arts) = self.prev.reuse(&source, &listing.stamp) {
+            self.snap.artifacts.extend(arts);
+            return;
+        }
+        self.snap.sources_read += 1;
+        let (content_hash, head) = match hash::hash_listing_with_head(&listing, &["SKILL.md"]) {
+            Ok(h) => h,
+            Err(e) => {
+                // Keep the skill (it is identifiable); its hash is unknown.
+                self.read_note(format!(
+                    "{source}: a file could not be read, hash unknown: {e}"
+                ));
+                (String::new(), None)
+            }
+        };
+        let fm = match head {
+            Some(head) => frontmatter::parse(&crate::frontmatter::lossy(&head)),
+            None => read_frontmatter(&dir.join("SKILL.md")),
+        };
+        let dir_name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let mut art = artifact_from_frontmatter(
+            ArtifactKind::Skill,
+            &fm,
+            dir_name,
+            source.clone(),
+            content_hash,
+            &listing.stamp,
+        );
+        art.extra = json!({
+            "files": listing.files.len(),
+            "allowed_tools": fm.text("allowed-tools"),
+        });
+        // What the skill listing needs (see `crate::budget`), only when set.
+        if fm.text("disable-model-invocation").as_deref() == Some("true") {
+            art.extra["disable_model_invocation"] = json!(true);
+        }
+        if let Some(w) = fm.text("when_to_use") {
+            art.extra["when_to_use_chars"] = json!(w.chars().count());
+        }
+        self.snap.artifacts.push(art);
+    }
+
+    /// Finds the skill folders below `dir` (topmost wins) and adds each as it is found
+    /// ([`Scanner::add_skill`]), its listing made from the entries read here (a skill's folder
+    /// is not read twice, and only one listing is held at a time). `found` counts them.
+    fn find_skill_dirs(&mut self, dir: &Path, depth: usize, found: &mut usize, seen: &mut Visited) {
         if depth > MAX_NESTING {
             let rel = self.rel(dir);
             self.note(format!("{rel}: nested too deep, not searched for skills"));
             return;
         }
-        if found.len() >= MAX_ENTRIES_PER_FOLDER {
+        if *found >= MAX_ENTRIES_PER_FOLDER {
             return;
         }
         let Ok(read) = std::fs::read_dir(dir) else {
@@ -740,7 +738,8 @@ impl Scanner<'_> {
         }
         if is_skill && depth > 0 {
             let listing = hash::list_entries(dir, entries, MAX_FILES_PER_SKILL);
-            found.push((dir.to_path_buf(), listing));
+            *found += 1;
+            self.add_skill(dir, listing);
             return;
         }
         drop(entries);
