@@ -648,7 +648,7 @@ def test_a_second_launch_hands_over_to_the_running_app(world, app):
 
 
 def test_quit_exits_with_status_zero(world, app):
-    world["watcher"].click("Quit")
+    click_quit(world["watcher"])
     assert app.wait(20) == 0
 
 
@@ -709,7 +709,7 @@ def test_paused_at_start_offers_resume_and_resume_works(world, app):
             return "after-resume" in names
 
         wait_for(seen, 15, "the watcher to pick up a change after Resume")
-        world["watcher"].click("Quit")
+        click_quit(world["watcher"])
         assert proc.wait(20) == 0
     finally:
         if proc.poll() is None:
