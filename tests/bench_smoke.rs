@@ -62,6 +62,17 @@ fn bench_reports_every_figure_on_a_tiny_corpus() {
     assert!(num("search_p50_ms") <= num("search_p95_ms"));
     // The floor reads every file of the corpus: at least one per artifact.
     assert!(num("floor_files") >= 60.0, "{v}");
+    // CPU time: a cold refresh and the listing floor both use some (Unix: getrusage).
+    #[cfg(unix)]
+    {
+        assert!(num("cold_cpu_ms") > 0.0 && num("floor_cpu_ms") > 0.0, "{v}");
+        let got = num("cold_cpu_ratio");
+        let want = num("cold_cpu_ms") / num("floor_cpu_ms");
+        assert!(
+            (got - want).abs() <= 0.01 * want.max(1.0),
+            "cold_cpu_ratio: {got} vs {want}"
+        );
+    }
     for (ratio, floor) in [
         ("cold_ratio", "floor_ms"),
         ("cold_ratio_read_hash", "floor_read_hash_ms"),

@@ -244,14 +244,19 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
 
     // Cold refresh: an empty database, every project discovered and read.
     let mut cold = Vec::new();
+    let mut cold_cpu = Vec::new();
     let mut manager = None;
     for _ in 0..runs {
         drop(manager.take());
         remove_db(&cfg.db_path);
         let m = CacheManager::open(cfg.clone())?;
+        let cpu = floor::process_cpu_ms();
         let t = Instant::now();
         let r = refresh_now(&m, false)?;
         cold.push(ms(t));
+        if let (Some(before), Some(after)) = (cpu, floor::process_cpu_ms()) {
+            cold_cpu.push(after - before);
+        }
         if !r.failed.is_empty() {
             return Err(format!("cold refresh failed: {:?}", r.failed[0]).into());
         }
@@ -264,10 +269,12 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     let mut floors = Vec::new();
     let mut floors_read_hash = Vec::new();
     let mut floor_files = (0, 0);
+    let mut floors_cpu = Vec::new();
     for _ in 0..runs {
         let f = floor::measure(std::slice::from_ref(&root));
         floors.push(f.ms);
         floors_read_hash.push(f.read_hash_ms);
+        floors_cpu.extend(f.cpu_ms);
         floor_files = (f.files, f.bytes);
     }
 
@@ -343,6 +350,16 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     out.insert("cold_refresh_ms".into(), json!(cold_ms));
     out.insert("floor_ms".into(), json!(floor_ms));
     out.insert("floor_read_hash_ms".into(), json!(floor_read_hash_ms));
+    if !cold_cpu.is_empty() && !floors_cpu.is_empty() {
+        let cold_cpu_ms = percentile(&mut cold_cpu, 0.5);
+        let floor_cpu_ms = percentile(&mut floors_cpu, 0.5);
+        out.insert("cold_cpu_ms".into(), json!(round3(cold_cpu_ms)));
+        out.insert("floor_cpu_ms".into(), json!(round3(floor_cpu_ms)));
+        out.insert(
+            "cold_cpu_ratio".into(),
+            json!(round3(cold_cpu_ms / floor_cpu_ms.max(0.001))),
+        );
+    }
     out.insert(
         "cold_ratio_read_hash".into(),
         json!(round3(cold_ms / floor_read_hash_ms.max(0.001))),
