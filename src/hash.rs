@@ -135,25 +135,7 @@ pub fn list_entries(
 /// Deepest folder nesting walked inside one directory artifact.
 const MAX_DIR_DEPTH: usize = 32;
 
-fn walk_files(
-    dir: &Path,
-    rel: &mut Vec<Vec<u8>>,
-    out: &mut Vec<ListedFile>,
-    problems: &mut Vec<String>,
-    max_files: usize,
-    depth: usize,
-) -> io::Result<()> {
-    walk_entries(
-        dir,
-        std::fs::read_dir(dir)?,
-        rel,
-        out,
-        problems,
-        max_files,
-        depth,
-    )
-}
-
+/// Walks a folder's entries (read by the caller), recursing into real subfolders.
 fn walk_entries(
     dir: &Path,
     entries: impl IntoIterator<Item = io::Result<std::fs::DirEntry>>,
@@ -182,7 +164,10 @@ fn walk_entries(
                 continue;
             }
             rel.push(crate::fsutil::os_bytes(&name).into_owned());
-            let r = walk_files(&entry.path(), rel, out, problems, max_files, depth + 1);
+            let sub = entry.path();
+            let r = std::fs::read_dir(&sub).and_then(|read| {
+                walk_entries(&sub, read, rel, out, problems, max_files, depth + 1)
+            });
             rel.pop();
             if let Err(e) = r {
                 problems.push(format!("{}: {e}", entry.path().display()));

@@ -607,6 +607,8 @@ impl CacheManager {
             was_missing: state.missing,
             scan: None,
         };
+        // `Some(stamp)`: the stamp-only walk's stamp, which differed (the scan alone follows);
+        // `None`: nothing to compare with, so the scan takes the stamp in the same walk.
         let known_stamp = match &state.clean_tree_stamp {
             Some(clean) => {
                 let stamp = tree_stamp_in(Path::new(path), collection, &ctx);

@@ -89,17 +89,27 @@ impl Store {
         self.write(|tx| apply_refresh_tx(tx, project_id, upd))
     }
 
-    /// Writes several projects' scan results in one transaction: all or nothing.
+    /// Writes several projects' scan results in one transaction: all or nothing
+    /// ([`Store::apply_batch`] with scanned projects only).
     pub fn apply_refresh_batch(
         &self,
         items: &[(String, ProjectUpdate<'_>)],
     ) -> Result<Vec<ChangeSet>> {
-        self.write(|tx| {
-            items
-                .iter()
-                .map(|(id, upd)| apply_refresh_tx(tx, id, upd))
-                .collect()
-        })
+        let writes: Vec<super::BatchWrite<'_>> = items
+            .iter()
+            .map(|(id, update)| super::BatchWrite::Refresh {
+                id,
+                update: update.clone(),
+            })
+            .collect();
+        Ok(self
+            .apply_batch(&writes)?
+            .into_iter()
+            .map(|w| match w {
+                super::BatchWritten::Changes(c) => c,
+                super::BatchWritten::Touched(_) => ChangeSet::default(),
+            })
+            .collect())
     }
 
     /// Confirms a project unchanged: marks it refreshed now and clears an invalidation made
