@@ -325,18 +325,7 @@ fn library_where_cost_and_findings_json_from_the_cli() {
     review(&env, "p1", REVIEW_A);
     review(&env, "p2", REVIEW_B);
     env.project("p2").command("ship", "Ship it");
-    let o = Command::new(BIN)
-        .env_clear()
-        .env("HOME", &env.home)
-        .arg("--db")
-        .arg(&env.db)
-        .arg("--root")
-        .arg(&env.root)
-        .arg("refresh")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{o:?}");
+    cli(&env, &["refresh"]);
 
     let lib = cli(&env, &["library", "--drifted"]);
     assert_eq!(lib["total"], 1);

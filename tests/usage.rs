@@ -896,13 +896,7 @@ fn the_user_scope_asked_for_counts_its_items_uses_in_every_folder() {
         &(skill_line(&ts(1), "/somewhere/else", "s2", "everywhere") + "\n"),
     );
     m.update_usage().unwrap();
-    let user = m
-        .list_projects(&Default::default())
-        .unwrap()
-        .items
-        .into_iter()
-        .find(|p| p.origin == skillmeat_cache::model::ProjectOrigin::User)
-        .expect("the user scope is cached");
+    let user = common::user_scope(&m);
     let u = m
         .usage_artifacts(&UsageQuery {
             project: Some(user.id.clone()),

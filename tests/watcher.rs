@@ -1377,13 +1377,7 @@ async fn session_transcripts_and_todos_written_under_the_user_folder_refresh_not
     std::fs::create_dir_all(claude.join("skills")).unwrap();
     let rig = Rig::start(&env.config, watch_opts(&env.config)).await;
     let m = rig.m.clone();
-    let user = m
-        .list_projects(&Default::default())
-        .unwrap()
-        .items
-        .into_iter()
-        .find(|p| p.origin == skillmeat_cache::model::ProjectOrigin::User)
-        .expect("the user scope is cached");
+    let user = common::user_scope(&m);
     let mark = rig.log.mark();
     for i in 0..10 {
         std::fs::write(

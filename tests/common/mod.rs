@@ -226,3 +226,13 @@ pub fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// The cached user scope (`~/.claude`), which must be there.
+pub fn user_scope(m: &CacheManager) -> skillmeat_cache::model::Project {
+    m.list_projects(&Default::default())
+        .expect("projects listed")
+        .items
+        .into_iter()
+        .find(|p| p.origin == skillmeat_cache::model::ProjectOrigin::User)
+        .expect("the user scope is cached")
+}
