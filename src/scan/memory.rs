@@ -107,33 +107,24 @@ pub fn imports_of(text: &str) -> Vec<String> {
         if fenced {
             continue;
         }
+        // A word is a run of characters that are neither white space nor backticks, outside
+        // code spans (a backtick ends the word it touches).
         let mut in_code = false;
-        let mut word = String::new();
-        let mut words = Vec::new();
-        for c in line.chars() {
+        let mut start: Option<usize> = None;
+        for (i, c) in line.char_indices() {
             if c == '`' {
                 in_code = !in_code;
-                word.clear();
-                continue;
-            }
-            if in_code {
-                continue;
-            }
-            if c.is_whitespace() {
-                words.push(std::mem::take(&mut word));
-            } else {
-                word.push(c);
-            }
-        }
-        words.push(word);
-        for w in words {
-            if let Some(p) = w.strip_prefix('@') {
-                let p = p.trim_end_matches(['.', ',', ';', ':', ')', ']']);
-                let looks_like_path = p.contains('/') || p.contains('.');
-                if !p.is_empty() && looks_like_path && !out.iter().any(|x| x == p) {
-                    out.push(p.to_string());
+                start = None;
+            } else if !in_code {
+                if !c.is_whitespace() {
+                    start.get_or_insert(i);
+                } else if let Some(s) = start.take() {
+                    add_import(&mut out, &line[s..i]);
                 }
             }
+        }
+        if let Some(s) = start {
+            add_import(&mut out, &line[s..]);
         }
         if out.len() >= MAX_IMPORTS {
             out.truncate(MAX_IMPORTS);
@@ -141,6 +132,17 @@ pub fn imports_of(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Adds `word` to `imports` when it is an `@path` import not seen yet.
+fn add_import(imports: &mut Vec<String>, word: &str) {
+    if let Some(p) = word.strip_prefix('@') {
+        let p = p.trim_end_matches(['.', ',', ';', ':', ')', ']']);
+        let looks_like_path = p.contains('/') || p.contains('.');
+        if !p.is_empty() && looks_like_path && !imports.iter().any(|x| x == p) {
+            imports.push(p.to_string());
+        }
+    }
 }
 
 /// Where an import points: `~/x` below home, absolute as is, else relative to `base`.
@@ -167,5 +169,13 @@ mod tests {
             imports_of(text),
             ["README.md", "docs/git.md", "~/.claude/my.md"]
         );
+    }
+
+    #[test]
+    fn a_word_touching_a_code_span_is_no_import_and_duplicates_count_once() {
+        // Same source: nothing in a code span is evaluated; a word glued to one is taken as
+        // part of it.
+        let text = "@a.md`@b.md`@c.md\t@d/e, @a.md\n  x `open @f.md\n@g.md`\n";
+        assert_eq!(imports_of(text), ["c.md", "d/e", "a.md"]);
     }
 }
