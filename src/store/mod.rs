@@ -733,3 +733,32 @@ fn restrict_permissions(path: &Path, mode: u32) {
         let _ = (path, mode);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The bundled SQLite carries the compile-time options `.cargo/config.toml` asks for
+    /// (`LIBSQLITE3_FLAGS`): a build without them is slower, not wrong, so only this notices.
+    #[test]
+    fn bundled_sqlite_has_the_recommended_options() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = c.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        // Names as sqlite.org/compile.html spells them, without the SQLITE_ prefix (as the
+        // pragma reports them).
+        for want in [
+            "DEFAULT_MEMSTATUS=0",
+            "LIKE_DOESNT_MATCH_BLOBS",
+            "OMIT_SHARED_CACHE",
+            "USE_ALLOCA",
+        ] {
+            assert!(
+                options.iter().any(|o| o == want),
+                "{want} missing from {options:?}"
+            );
+        }
+    }
+}
