@@ -245,38 +245,50 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     // Cold refresh: an empty database, every project discovered and read.
     let mut cold = Vec::new();
     let mut cold_cpu = Vec::new();
+    // Each cold refresh runs between two measures of the floor (on the same files and the
+    // same warm page cache), and its ratios are taken against their mean: a machine whose
+    // speed drifts, or that is busy for a while, slows both sides of a ratio alike.
+    let mut floors = Vec::new();
+    let mut floors_read_hash = Vec::new();
+    let mut floor_files = (0, 0);
+    let mut floors_cpu = Vec::new();
+    let mut ratios = Vec::new();
+    let mut ratios_read_hash = Vec::new();
+    let mut cpu_ratios = Vec::new();
     let mut manager = None;
     for _ in 0..runs {
         drop(manager.take());
         remove_db(&cfg.db_path);
         let m = CacheManager::open(cfg.clone())?;
+        let before = floor::measure(std::slice::from_ref(&root));
         let cpu = floor::process_cpu_ms();
         let t = Instant::now();
         let r = refresh_now(&m, false)?;
-        cold.push(ms(t));
-        if let (Some(before), Some(after)) = (cpu, floor::process_cpu_ms()) {
-            cold_cpu.push(after - before);
-        }
+        let cold_ms = ms(t);
+        let cold_cpu_ms = cpu.zip(floor::process_cpu_ms()).map(|(b, a)| a - b);
         if !r.failed.is_empty() {
             return Err(format!("cold refresh failed: {:?}", r.failed[0]).into());
         }
+        let after = floor::measure(std::slice::from_ref(&root));
+        let mean = |a: f64, b: f64| ((a + b) / 2.0).max(0.001);
+        cold.push(cold_ms);
+        ratios.push(cold_ms / mean(before.ms, after.ms));
+        ratios_read_hash.push(cold_ms / mean(before.read_hash_ms, after.read_hash_ms));
+        if let (Some(c), Some(b), Some(a)) = (cold_cpu_ms, before.cpu_ms, after.cpu_ms) {
+            cold_cpu.push(c);
+            cpu_ratios.push(c / mean(b, a));
+        }
+        // The floor of this run: the mean of the two around it (the figures reported are
+        // medians over runs, so with one run each ratio is exactly cold ÷ floor).
+        floors.push((before.ms + after.ms) / 2.0);
+        floors_read_hash.push((before.read_hash_ms + after.read_hash_ms) / 2.0);
+        floors_cpu.extend(before.cpu_ms.zip(after.cpu_ms).map(|(b, a)| (b + a) / 2.0));
+        floor_files = (after.files, after.bytes);
         manager = Some(m);
     }
     let m = manager.ok_or("no run")?;
     let status = m.status()?;
     let db_bytes = status.db_bytes;
-    // The floor, on the same files and the same (warm) page cache as the cold refreshes.
-    let mut floors = Vec::new();
-    let mut floors_read_hash = Vec::new();
-    let mut floor_files = (0, 0);
-    let mut floors_cpu = Vec::new();
-    for _ in 0..runs {
-        let f = floor::measure(std::slice::from_ref(&root));
-        floors.push(f.ms);
-        floors_read_hash.push(f.read_hash_ms);
-        floors_cpu.extend(f.cpu_ms);
-        floor_files = (f.files, f.bytes);
-    }
 
     // No-op refresh: everything forced, nothing changed on disk.
     let mut noop = Vec::new();
@@ -357,18 +369,18 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
         out.insert("floor_cpu_ms".into(), json!(round3(floor_cpu_ms)));
         out.insert(
             "cold_cpu_ratio".into(),
-            json!(round3(cold_cpu_ms / floor_cpu_ms.max(0.001))),
+            json!(round3(percentile(&mut cpu_ratios, 0.5))),
         );
     }
     out.insert(
         "cold_ratio_read_hash".into(),
-        json!(round3(cold_ms / floor_read_hash_ms.max(0.001))),
+        json!(round3(percentile(&mut ratios_read_hash, 0.5))),
     );
     out.insert("floor_files".into(), json!(floor_files.0));
     out.insert("floor_bytes".into(), json!(floor_files.1));
     out.insert(
         "cold_ratio".into(),
-        json!(round3(cold_ms / floor_ms.max(0.001))),
+        json!(round3(percentile(&mut ratios, 0.5))),
     );
     out.insert(
         "cold_per_artifact_us".into(),
