@@ -753,7 +753,6 @@ mod tests {
             "DEFAULT_MEMSTATUS=0",
             "LIKE_DOESNT_MATCH_BLOBS",
             "OMIT_SHARED_CACHE",
-            "USE_ALLOCA",
         ] {
             assert!(
                 options.iter().any(|o| o == want),
