@@ -423,12 +423,12 @@ impl RefreshJob {
         let planned = plan.ids.len();
         // A large run recounts the library once at its end (see `manager/library.rs`).
         let m = self.inner.manager.clone();
-        let paused = blocking(move || Ok(m.library_run_begin(planned))).await?;
+        let run = blocking(move || Ok(m.library_run_begin(planned))).await?;
         let result = self.refresh_and_wait(plan.ids, force).await;
         let refreshed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let m = self.inner.manager.clone();
         blocking(move || {
-            m.library_run_end(paused);
+            m.library_run_end(run);
             Ok(())
         })
         .await?;

@@ -608,17 +608,26 @@ fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
         .unwrap();
     };
 
-    // Left long ago: the next library read recounts.
-    leave_pause_then_change(1, "p000", REVIEW_B);
+    // Left behind a moment ago by a run that is gone (no run holds the run lock): the next
+    // library read recounts at once, whatever the pause's age.
+    leave_pause_then_change(skillmeat_cache::store::now_ms(), "p000", REVIEW_B);
     assert_eq!(
         library(&m).last().unwrap(),
         &("review".to_string(), n as u64, 2)
     );
     assert_eq!(state(), (1, 0));
 
-    // Left a moment ago (the app quit in the middle of a large run): the next start of the
-    // service recounts at once, without waiting ten minutes. A third content makes the stale
-    // counts (two variants) and the recount (three) differ.
+    // A run alive in another process holds the run lock (shared): its pause stands, for
+    // reads and for the service's start alike; once the run lets go, the next read recounts.
+    // A third content makes the stale counts (two variants) and the recount (three) differ.
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(skillmeat_cache::manager::library::run_lock_path(&env.db))
+        .unwrap();
+    lock.lock_shared().unwrap();
     leave_pause_then_change(
         skillmeat_cache::store::now_ms(),
         "p001",
@@ -628,17 +637,78 @@ fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
     assert_eq!(
         library(&m).last().unwrap(),
         &("review".to_string(), n as u64, 2),
-        "a fresh pause is not repaired by a read"
+        "a live run's pause is not repaired by a read"
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let svc = rt
         .block_on(skillmeat_cache::service::Service::start_with(m.clone()))
         .unwrap();
-    assert_eq!(state(), (1, 0), "the start recounted");
+    assert_eq!(state().0, 0, "nor by the service's start");
+    rt.block_on(svc.stop());
+    drop(lock);
     assert_eq!(
         library(&m).last().unwrap(),
         &("review".to_string(), n as u64, 3),
         "A, B and the new content"
     );
-    rt.block_on(svc.stop());
+    assert_eq!(state(), (1, 0));
+    assert_tables_equal_a_recount(&env, "the repair of a pause whose run let go");
+}
+
+/// A large CLI refresh killed while the library's triggers are set aside: its run lock dies
+/// with it, so the next library read recounts at once instead of serving stale counts.
+#[test]
+fn a_killed_large_refresh_is_repaired_by_the_next_library_read() {
+    let env = TestEnv::new();
+    // Enough projects for the run to stay paused a while (debug build: about a second).
+    for i in 0..300 {
+        review(
+            &env,
+            &format!("p{i:03}"),
+            if i % 2 == 0 { REVIEW_A } else { REVIEW_B },
+        );
+    }
+    let m = env.open();
+    let live = || -> i64 {
+        env.raw()
+            .query_row("SELECT live FROM lib_state", [], |r| r.get(0))
+            .unwrap()
+    };
+    let mut killed_while_paused = false;
+    for _ in 0..5 {
+        let mut child = Command::new(BIN)
+            .env_clear()
+            .env("HOME", &env.home)
+            .arg("--db")
+            .arg(&env.db)
+            .arg("--root")
+            .arg(&env.root)
+            .args(["refresh", "--force"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        // Until the run has set the triggers aside (or ended before it was seen doing so).
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while live() == 1 && child.try_wait().unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "the run never paused");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        // Killed, not finished: no exit code.
+        if status.code().is_none() {
+            killed_while_paused = true;
+            break;
+        }
+    }
+    assert!(
+        killed_while_paused,
+        "every run ended before it could be killed"
+    );
+    assert_eq!(live(), 0, "the killed run left its pause behind");
+    m.library(&LibraryQuery::default()).unwrap();
+    assert_eq!(live(), 1, "the read repaired it");
+    assert_tables_equal_a_recount(&env, "the repair of a killed run's pause");
 }

@@ -19,29 +19,87 @@ pub const MAX_DIFF_BYTES: u64 = 1 << 20;
 /// A refresh run of at least this many projects rebuilds the library in one pass at its end
 /// instead of keeping it row by row (the triggers cost more than one recount there).
 pub const BULK_MIN_PROJECTS: usize = 50;
-/// A pause older than this is taken as an interrupted run: the next read rebuilds.
+/// Where no run lock can be taken (a file system without locks): a pause older than this is
+/// taken as an interrupted run, and the next read rebuilds.
 pub const STALE_PAUSE_MS: i64 = 10 * 60 * 1000;
+
+/// The run lock of the database at `db`: every large refresh run holds a shared lock on it
+/// while the library's triggers are set aside, in whichever process it runs. The operating
+/// system lets go of it when the process dies, so a pause whose lock is free was left behind
+/// by an interrupted run (killed, crashed, Ctrl-C) and is repaired at once.
+pub fn run_lock_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-run.lock");
+    PathBuf::from(p)
+}
+
+/// A large refresh run's hold on the library ([`CacheManager::library_run_begin`]): whether
+/// the triggers were set aside, and the shared run lock that says the run is alive.
+#[derive(Debug)]
+pub struct LibraryRun {
+    paused: bool,
+    /// Held until the run ends (dropped last, after the recount).
+    _alive: Option<std::fs::File>,
+}
+
+/// Whether any run holds the run lock: `None` when the lock file cannot be opened or locked
+/// here (then the pause's age decides).
+fn run_alive(lock: &Path) -> Option<bool> {
+    let file = open_run_lock(lock).ok()?;
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            Some(false)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => Some(true),
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
+/// Opens (creating, user-only) the run lock file.
+fn open_run_lock(lock: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(lock)
+}
 
 impl CacheManager {
     /// Before a refresh run of `projects` projects: sets the library's triggers aside when
-    /// the run is large ([`BULK_MIN_PROJECTS`]). Returns whether it did; pass that to
-    /// [`CacheManager::library_run_end`].
-    pub fn library_run_begin(&self, projects: usize) -> bool {
-        projects >= BULK_MIN_PROJECTS
-            && !self.inner.store.is_read_only()
-            && self
-                .inner
-                .store
-                .library_pause(crate::store::now_ms())
-                .is_ok()
+    /// the run is large ([`BULK_MIN_PROJECTS`]), holding the run lock ([`run_lock_path`])
+    /// meanwhile. Pass the result to [`CacheManager::library_run_end`].
+    pub fn library_run_begin(&self, projects: usize) -> LibraryRun {
+        if projects < BULK_MIN_PROJECTS || self.inner.store.is_read_only() {
+            return LibraryRun {
+                paused: false,
+                _alive: None,
+            };
+        }
+        // Locked before the pause: a reader never sees this run's pause with the lock free.
+        let alive = open_run_lock(&run_lock_path(self.inner.store.path()))
+            .ok()
+            .filter(|f| f.lock_shared().is_ok());
+        let paused = self
+            .inner
+            .store
+            .library_pause(crate::store::now_ms())
+            .is_ok();
+        LibraryRun {
+            paused,
+            _alive: alive,
+        }
     }
 
-    /// After a run begun with [`CacheManager::library_run_begin`] returning true: recounts
-    /// the library when an artifact was written meanwhile (by this run or any other writer),
-    /// else turns the triggers back on. Best effort: a failure leaves the pause, which the
-    /// next library read repairs.
-    pub fn library_run_end(&self, paused: bool) {
-        if !paused {
+    /// After a run begun with [`CacheManager::library_run_begin`]: recounts the library when
+    /// an artifact was written meanwhile (by this run or any other writer), else turns the
+    /// triggers back on; then lets go of the run lock. Best effort: a failure leaves the
+    /// pause, which the next library read repairs.
+    pub fn library_run_end(&self, run: LibraryRun) {
+        if !run.paused {
             return;
         }
         let r = self.inner.store.library_resume();
@@ -52,24 +110,36 @@ impl CacheManager {
         if let Err(e) = r {
             tracing::warn!("library: could not finish the run's recount: {e}");
         }
+        drop(run);
     }
 
-    /// Recounts the library now if its triggers are set aside, whatever the pause's age
-    /// (the service's start: no run of this process can be under way yet).
+    /// Recounts the library now if its triggers are set aside and no run is alive (the
+    /// service's start; without a usable run lock, whatever the pause's age: no run of this
+    /// process can be under way yet).
     pub fn library_recover(&self) -> Result<()> {
-        if self.inner.store.library_paused_since()?.is_some() && !self.inner.store.is_read_only() {
+        if self.inner.store.library_paused_since()?.is_some()
+            && !self.inner.store.is_read_only()
+            && run_alive(&run_lock_path(self.inner.store.path())) != Some(true)
+        {
             self.inner.store.library_rebuild()?;
         }
         Ok(())
     }
 
-    /// Rebuilds the library when a pause was left behind by an interrupted run.
+    /// Rebuilds the library when a pause was left behind by an interrupted run: no run holds
+    /// the run lock (or, where it cannot be used, the pause is older than
+    /// [`STALE_PAUSE_MS`]).
     fn library_heal(&self) -> Result<()> {
         if let Some(since) = self.inner.store.library_paused_since()?
-            && crate::store::now_ms().saturating_sub(since) > STALE_PAUSE_MS
             && !self.inner.store.is_read_only()
         {
-            self.inner.store.library_rebuild()?;
+            let left_behind = match run_alive(&run_lock_path(self.inner.store.path())) {
+                Some(alive) => !alive,
+                None => crate::store::now_ms().saturating_sub(since) > STALE_PAUSE_MS,
+            };
+            if left_behind {
+                self.inner.store.library_rebuild()?;
+            }
         }
         Ok(())
     }
