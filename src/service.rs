@@ -108,9 +108,8 @@ impl Service {
             let m = manager.clone();
             let _ = blocking(move || m.store().mark_service(Some(std::process::id()))).await;
             // A large refresh cut short (the app quit, the process was killed) leaves the
-            // library's counts paused: recount them now rather than at the next read ten
-            // minutes on. Safe even if another process's run is under way (its writes are
-            // then counted by the triggers, and its end finds nothing left to do).
+            // library's counts paused: recount them now, unless a run in another process
+            // still holds the run lock (see `CacheManager::library_recover`).
             let m = manager.clone();
             if let Err(e) = blocking(move || m.library_recover()).await {
                 tracing::warn!("library: {e}");

@@ -653,6 +653,23 @@ fn a_large_run_recounts_the_library_once_and_a_left_pause_is_repaired() {
     );
     assert_eq!(state(), (1, 0));
     assert_tables_equal_a_recount(&env, "the repair of a pause whose run let go");
+
+    // A pause older than ten minutes is repaired even while its run holds the lock (a run
+    // hung that long); a fourth content makes the stale and the recounted counts differ.
+    let lock =
+        std::fs::File::open(skillmeat_cache::manager::library::run_lock_path(&env.db)).unwrap();
+    lock.lock_shared().unwrap();
+    leave_pause_then_change(
+        1,
+        "p002",
+        "---\nname: review\ndescription: Review the change\n---\nCheck the tests.\n",
+    );
+    assert_eq!(
+        library(&m).last().unwrap(),
+        &("review".to_string(), n as u64, 4)
+    );
+    assert_eq!(state(), (1, 0));
+    drop(lock);
 }
 
 /// A large CLI refresh killed while the library's triggers are set aside: its run lock dies
@@ -674,6 +691,7 @@ fn a_killed_large_refresh_is_repaired_by_the_next_library_read() {
             .query_row("SELECT live FROM lib_state", [], |r| r.get(0))
             .unwrap()
     };
+    let lock_path = skillmeat_cache::manager::library::run_lock_path(&env.db);
     let mut killed_while_paused = false;
     for _ in 0..5 {
         let mut child = Command::new(BIN)
@@ -695,10 +713,28 @@ fn a_killed_large_refresh_is_repaired_by_the_next_library_read() {
             assert!(std::time::Instant::now() < deadline, "the run never paused");
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
+        // A paused run holds the run lock: an exclusive lock is refused, unless the run has
+        // ended meanwhile (it lets go only after turning the triggers back on).
+        let probe = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .unwrap();
+        match probe.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Ok(()) => {
+                probe.unlock().unwrap();
+                assert_eq!(live(), 1, "a paused run without the run lock");
+            }
+            Err(e) => panic!("run lock: {e:?}"),
+        }
+        drop(probe);
         let _ = child.kill();
-        let status = child.wait().unwrap();
-        // Killed, not finished: no exit code.
-        if status.code().is_none() {
+        child.wait().unwrap();
+        // A run that ended turned the triggers back on: paused now means killed while paused.
+        if live() == 0 {
             killed_while_paused = true;
             break;
         }

@@ -19,8 +19,10 @@ pub const MAX_DIFF_BYTES: u64 = 1 << 20;
 /// A refresh run of at least this many projects rebuilds the library in one pass at its end
 /// instead of keeping it row by row (the triggers cost more than one recount there).
 pub const BULK_MIN_PROJECTS: usize = 50;
-/// Where no run lock can be taken (a file system without locks): a pause older than this is
-/// taken as an interrupted run, and the next read rebuilds.
+/// A pause older than this is repaired by the next read even while its run holds the run
+/// lock (a run hung or suspended that long; a recount during a live run is only extra work:
+/// its later writes then go through the triggers), and whatever the lock says where none can
+/// be taken (a file system without locks).
 pub const STALE_PAUSE_MS: i64 = 10 * 60 * 1000;
 
 /// The run lock of the database at `db`: every large refresh run holds a shared lock on it
@@ -56,7 +58,8 @@ fn run_alive(lock: &Path) -> Option<bool> {
     }
 }
 
-/// Opens (creating, user-only) the run lock file.
+/// Opens (creating, user-only) the run lock file; read-only when it exists but cannot be
+/// written (a lock needs no write access).
 fn open_run_lock(lock: &Path) -> std::io::Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);
@@ -65,7 +68,18 @@ fn open_run_lock(lock: &Path) -> std::io::Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(lock)
+    opts.open(lock).or_else(|_| std::fs::File::open(lock))
+}
+
+/// Whether a pause that began (or was last renewed) at `since` was left behind: no run holds
+/// the run lock, or the pause is older than [`STALE_PAUSE_MS`]. Where the lock cannot be used,
+/// `any_age` decides for a recent pause.
+fn pause_left_behind(db: &Path, since: i64, any_age: bool) -> bool {
+    let old = crate::store::now_ms().saturating_sub(since) > STALE_PAUSE_MS;
+    match run_alive(&run_lock_path(db)) {
+        Some(alive) => !alive || old,
+        None => any_age || old,
+    }
 }
 
 impl CacheManager {
@@ -113,13 +127,13 @@ impl CacheManager {
         drop(run);
     }
 
-    /// Recounts the library now if its triggers are set aside and no run is alive (the
-    /// service's start; without a usable run lock, whatever the pause's age: no run of this
-    /// process can be under way yet).
+    /// Recounts the library now if its triggers are set aside and were left behind (the
+    /// service's start: no run holds the run lock; without a usable lock, whatever the
+    /// pause's age, as no run of this process can be under way yet).
     pub fn library_recover(&self) -> Result<()> {
-        if self.inner.store.library_paused_since()?.is_some()
+        if let Some(since) = self.inner.store.library_paused_since()?
             && !self.inner.store.is_read_only()
-            && run_alive(&run_lock_path(self.inner.store.path())) != Some(true)
+            && pause_left_behind(self.inner.store.path(), since, true)
         {
             self.inner.store.library_rebuild()?;
         }
@@ -127,19 +141,14 @@ impl CacheManager {
     }
 
     /// Rebuilds the library when a pause was left behind by an interrupted run: no run holds
-    /// the run lock (or, where it cannot be used, the pause is older than
-    /// [`STALE_PAUSE_MS`]).
+    /// the run lock, or the pause is older than [`STALE_PAUSE_MS`] (without a usable lock,
+    /// only the age counts).
     fn library_heal(&self) -> Result<()> {
         if let Some(since) = self.inner.store.library_paused_since()?
             && !self.inner.store.is_read_only()
+            && pause_left_behind(self.inner.store.path(), since, false)
         {
-            let left_behind = match run_alive(&run_lock_path(self.inner.store.path())) {
-                Some(alive) => !alive,
-                None => crate::store::now_ms().saturating_sub(since) > STALE_PAUSE_MS,
-            };
-            if left_behind {
-                self.inner.store.library_rebuild()?;
-            }
+            self.inner.store.library_rebuild()?;
         }
         Ok(())
     }
