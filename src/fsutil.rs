@@ -175,6 +175,16 @@ pub fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T
     {
         std::fs::create_dir_all(parent).map_err(|e| CacheError::io(parent, e))?;
     }
+    let file = open_lock_file(&lock_path).map_err(|e| CacheError::io(&lock_path, e))?;
+    file.lock().map_err(|e| CacheError::io(&lock_path, e))?;
+    let out = f();
+    let _ = file.unlock();
+    out
+}
+
+/// Opens a lock file (the file only carries OS locks), creating it user-only if needed; read-only
+/// when it exists but cannot be written (a lock needs no write access).
+pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -182,13 +192,7 @@ pub fn with_file_lock<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let file = opts
-        .open(&lock_path)
-        .map_err(|e| CacheError::io(&lock_path, e))?;
-    file.lock().map_err(|e| CacheError::io(&lock_path, e))?;
-    let out = f();
-    let _ = file.unlock();
-    out
+    opts.open(path).or_else(|_| std::fs::File::open(path))
 }
 
 /// True when a directory entry's name is `want`, compared as the file system would: exactly on

@@ -47,7 +47,7 @@ pub struct LibraryRun {
 /// Whether any run holds the run lock: `None` when the lock file cannot be opened or locked
 /// here (then the pause's age decides).
 fn run_alive(lock: &Path) -> Option<bool> {
-    let file = open_run_lock(lock).ok()?;
+    let file = crate::fsutil::open_lock_file(lock).ok()?;
     match file.try_lock() {
         Ok(()) => {
             let _ = file.unlock();
@@ -56,19 +56,6 @@ fn run_alive(lock: &Path) -> Option<bool> {
         Err(std::fs::TryLockError::WouldBlock) => Some(true),
         Err(std::fs::TryLockError::Error(_)) => None,
     }
-}
-
-/// Opens (creating, user-only) the run lock file; read-only when it exists but cannot be
-/// written (a lock needs no write access).
-fn open_run_lock(lock: &Path) -> std::io::Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(lock).or_else(|_| std::fs::File::open(lock))
 }
 
 /// Whether a pause that began (or was last renewed) at `since` was left behind: no run holds
@@ -94,7 +81,7 @@ impl CacheManager {
             };
         }
         // Locked before the pause: a reader never sees this run's pause with the lock free.
-        let alive = open_run_lock(&run_lock_path(self.inner.store.path()))
+        let alive = crate::fsutil::open_lock_file(&run_lock_path(self.inner.store.path()))
             .ok()
             .filter(|f| f.lock_shared().is_ok());
         let paused = self
