@@ -302,17 +302,23 @@ async fn drift_is_found_and_cleared_as_files_change_through_the_watcher() {
     rig.stop().await;
 }
 
-fn cli(env: &TestEnv, args: &[&str]) -> Value {
-    let o = Command::new(BIN)
-        .env_clear()
+/// The CLI on this environment's database and root, with `args`, nothing on its stdin.
+fn cli_command(env: &TestEnv, args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
         .env("HOME", &env.home)
         .arg("--db")
         .arg(&env.db)
         .arg("--root")
         .arg(&env.root)
         .args(args)
+        .stdin(Stdio::null());
+    c
+}
+
+fn cli(env: &TestEnv, args: &[&str]) -> Value {
+    let o = cli_command(env, args)
         .arg("--json")
-        .stdin(Stdio::null())
         .output()
         .expect("the binary runs");
     assert!(o.status.success(), "{args:?}: {o:?}");
@@ -694,15 +700,7 @@ fn a_killed_large_refresh_is_repaired_by_the_next_library_read() {
     let lock_path = skillmeat_cache::manager::library::run_lock_path(&env.db);
     let mut killed_while_paused = false;
     for _ in 0..5 {
-        let mut child = Command::new(BIN)
-            .env_clear()
-            .env("HOME", &env.home)
-            .arg("--db")
-            .arg(&env.db)
-            .arg("--root")
-            .arg(&env.root)
-            .args(["refresh", "--force"])
-            .stdin(Stdio::null())
+        let mut child = cli_command(&env, &["refresh", "--force"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
