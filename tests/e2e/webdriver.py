@@ -2,9 +2,21 @@
 
 import base64
 import json
-import time
 import urllib.error
 import urllib.request
+
+from desktop import wait_for
+
+
+def unless_404(f):
+    """`f()`, or None when WebKitWebDriver answers 404: no document to run a script in while the
+    page reloads, or an element re-rendered since it was found. Both count as "not yet"."""
+    try:
+        return f()
+    except urllib.error.HTTPError as e:
+        if e.code != 404:
+            raise
+        return None
 
 
 class WebDriver:
@@ -40,26 +52,23 @@ class WebDriver:
 
     def find(self, css, timeout=10.0):
         """The element matching `css`, waiting for it to appear."""
-        deadline = time.monotonic() + timeout
-        while not self.js("return document.querySelector(arguments[0]) !== null", css):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no element {css}")
-            time.sleep(0.02)
+        wait_for(
+            lambda: self.js("return document.querySelector(arguments[0]) !== null", css),
+            timeout,
+            f"element {css}",
+        )
         el = self.s("POST", "/element", {"using": "css selector", "value": css})
         return next(iter(el.values()))
 
     def click(self, css, timeout=10.0):
         """Clicks what matches `css` now: an element re-rendered between finding and clicking
         (the page updates live) is found again, as a user's click would hit the new one."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.s("POST", f"/element/{self.find(css)}/click", {})
-                return
-            except urllib.error.HTTPError as e:
-                if e.code != 404 or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+
+        def attempt():
+            self.s("POST", f"/element/{self.find(css)}/click", {})
+            return True
+
+        wait_for(lambda: unless_404(attempt), timeout, f"a click on {css}")
 
     def type(self, css, text):
         self.s("POST", f"/element/{self.find(css)}/value", {"text": text})
@@ -72,21 +81,8 @@ class WebDriver:
             f.write(base64.b64decode(self.s("GET", "/screenshot")))
 
     def wait(self, script, timeout=10.0, *args):
-        """Waits for `script` to return something true. While the page reloads, WebKitWebDriver
-        answers a script with 404 (no document to run it in): that counts as "not yet"."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                v = self.js(script, *args)
-            except urllib.error.HTTPError as e:
-                if e.code != 404 or time.monotonic() > deadline:
-                    raise
-                v = None
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for: {script}")
-            time.sleep(0.02)
+        """Waits for `script` to return something true (a reloading page counts as "not yet")."""
+        return wait_for(lambda: unless_404(lambda: self.js(script, *args)), timeout, script)
 
     def quit(self):
         try:
