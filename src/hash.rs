@@ -44,6 +44,20 @@ pub struct Listing {
     pub stamp: String,
     /// Entries that could not be read (skipped, with the reason).
     pub problems: Vec<String>,
+    /// False while the files' sizes and times are unknown (a [`StatFiles::WhenRead`] listing
+    /// before [`hash_and_stamp`]): `stamp` is then empty.
+    pub stamped: bool,
+}
+
+/// When a listing learns each file's size and modification time (its stamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatFiles {
+    /// While listing, a `stat` per file: the stamp is known before anything is read (a rescan
+    /// compares it to skip an unchanged folder).
+    Now,
+    /// When each file is opened to be hashed ([`hash_and_stamp`]), from the open descriptor:
+    /// one system call less per file, for a folder that is read at once anyway.
+    WhenRead,
 }
 
 /// The stamp of a single file from its metadata.
@@ -104,122 +118,155 @@ pub fn list_entries(
     entries: impl IntoIterator<Item = io::Result<std::fs::DirEntry>>,
     max_files: usize,
 ) -> io::Result<Listing> {
+    list_entries_with(dir, entries, max_files, StatFiles::Now)
+}
+
+/// [`list_entries`], the files' metadata read now or when they are hashed (`stat`).
+pub fn list_entries_with(
+    dir: &Path,
+    entries: impl IntoIterator<Item = io::Result<std::fs::DirEntry>>,
+    max_files: usize,
+    stat: StatFiles,
+) -> io::Result<Listing> {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     let mut rel = Vec::new();
-    walk_entries(
-        dir,
-        entries,
-        &mut rel,
-        &mut files,
-        &mut problems,
+    let mut walk = Walk {
+        out: &mut files,
+        problems: &mut problems,
         max_files,
-        0,
-    )?;
+        stat,
+    };
+    walk.entries(dir, entries, &mut rel, 0)?;
     files.sort_by(|a, b| hash_order(&a.components, &b.components));
+    let stamped = stat == StatFiles::Now;
+    let stamp = if stamped {
+        stamp_of(&files)
+    } else {
+        String::new()
+    };
+    Ok(Listing {
+        files,
+        stamp,
+        problems,
+        stamped,
+    })
+}
+
+/// The stamp of a listing's files (in hash order): their paths, sizes and times.
+fn stamp_of(files: &[ListedFile]) -> String {
     let mut h = Sha256::new();
-    for f in &files {
+    for f in files {
         h.update(f.rel_posix());
         h.update([0]);
         h.update(f.size.to_le_bytes());
         h.update(f.mtime_ns.to_le_bytes());
     }
-    let stamp = hex::encode(&h.finalize()[..12]);
-    Ok(Listing {
-        files,
-        stamp,
-        problems,
-    })
+    hex::encode(&h.finalize()[..12])
 }
 
 /// Deepest folder nesting walked inside one directory artifact.
 const MAX_DIR_DEPTH: usize = 32;
 
-/// Walks a folder's entries (read by the caller), recursing into real subfolders.
-fn walk_entries(
-    dir: &Path,
-    entries: impl IntoIterator<Item = io::Result<std::fs::DirEntry>>,
-    rel: &mut Vec<Vec<u8>>,
-    out: &mut Vec<ListedFile>,
-    problems: &mut Vec<String>,
+/// A listing being made: where the files and problems go, and how files are stat-ed.
+struct Walk<'a> {
+    out: &'a mut Vec<ListedFile>,
+    problems: &'a mut Vec<String>,
     max_files: usize,
-    depth: usize,
-) -> io::Result<()> {
-    for entry in entries {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(format!("{}: {e}", dir.display()));
-                continue;
-            }
-        };
-        let Ok(ft) = entry.file_type() else { continue };
-        let name = entry.file_name();
-        let meta = if ft.is_dir() {
-            if depth >= MAX_DIR_DEPTH {
-                problems.push(format!(
-                    "{}: nested too deep, not hashed",
-                    entry.path().display()
-                ));
-                continue;
-            }
-            rel.push(crate::fsutil::os_bytes(&name).into_owned());
-            let sub = entry.path();
-            let r = std::fs::read_dir(&sub).and_then(|read| {
-                walk_entries(&sub, read, rel, out, problems, max_files, depth + 1)
-            });
-            rel.pop();
-            if let Err(e) = r {
-                problems.push(format!("{}: {e}", entry.path().display()));
-            }
-            continue;
-        } else if ft.is_symlink() {
-            // Counts when it points at a regular file (a dangling link does not, as in Python).
-            match std::fs::metadata(entry.path()) {
-                Ok(m) if m.is_file() => m,
-                Ok(m) if crate::fsutil::is_special(&m.file_type()) => {
-                    problems.push(format!(
-                        "{}: links to {}, skipped",
-                        entry.path().display(),
-                        crate::fsutil::describe_type(&m.file_type())
+    stat: StatFiles,
+}
+
+impl Walk<'_> {
+    /// Walks a folder's entries (read by the caller), recursing into real subfolders.
+    fn entries(
+        &mut self,
+        dir: &Path,
+        entries: impl IntoIterator<Item = io::Result<std::fs::DirEntry>>,
+        rel: &mut Vec<Vec<u8>>,
+        depth: usize,
+    ) -> io::Result<()> {
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.problems.push(format!("{}: {e}", dir.display()));
+                    continue;
+                }
+            };
+            let Ok(ft) = entry.file_type() else { continue };
+            let name = entry.file_name();
+            let (size, mtime_ns) = if ft.is_dir() {
+                if depth >= MAX_DIR_DEPTH {
+                    self.problems.push(format!(
+                        "{}: nested too deep, not hashed",
+                        entry.path().display()
                     ));
                     continue;
                 }
-                _ => continue,
-            }
-        } else if ft.is_file() {
-            match entry.metadata() {
-                Ok(m) => m,
-                Err(e) => {
-                    problems.push(format!("{}: {e}", entry.path().display()));
-                    continue;
+                rel.push(crate::fsutil::os_bytes(&name).into_owned());
+                let sub = entry.path();
+                let r = std::fs::read_dir(&sub)
+                    .and_then(|read| self.entries(&sub, read, rel, depth + 1));
+                rel.pop();
+                if let Err(e) = r {
+                    self.problems
+                        .push(format!("{}: {e}", entry.path().display()));
                 }
+                continue;
+            } else if ft.is_symlink() {
+                // Counts when it points at a regular file (a dangling link does not, as in
+                // Python).
+                match std::fs::metadata(entry.path()) {
+                    Ok(m) if m.is_file() => (m.len(), mtime_ns(&m)),
+                    Ok(m) if crate::fsutil::is_special(&m.file_type()) => {
+                        self.problems.push(format!(
+                            "{}: links to {}, skipped",
+                            entry.path().display(),
+                            crate::fsutil::describe_type(&m.file_type())
+                        ));
+                        continue;
+                    }
+                    _ => continue,
+                }
+            } else if ft.is_file() && self.stat == StatFiles::WhenRead {
+                // Known when the file is opened to be hashed.
+                (0, 0)
+            } else if ft.is_file() {
+                match entry.metadata() {
+                    Ok(m) => (m.len(), mtime_ns(&m)),
+                    Err(e) => {
+                        self.problems
+                            .push(format!("{}: {e}", entry.path().display()));
+                        continue;
+                    }
+                }
+            } else {
+                // A FIFO, socket or device is never opened (a FIFO would block the hash).
+                self.problems.push(format!(
+                    "{}: {}, not a regular file: skipped",
+                    entry.path().display(),
+                    crate::fsutil::describe_type(&ft)
+                ));
+                continue;
+            };
+            if self.out.len() >= self.max_files {
+                self.problems.push(format!(
+                    "more than {} files: the rest were not hashed",
+                    self.max_files
+                ));
+                return Ok(());
             }
-        } else {
-            // A FIFO, socket or device is never opened (a FIFO would block the hash).
-            problems.push(format!(
-                "{}: {}, not a regular file: skipped",
-                entry.path().display(),
-                crate::fsutil::describe_type(&ft)
-            ));
-            continue;
-        };
-        if out.len() >= max_files {
-            problems.push(format!(
-                "more than {max_files} files: the rest were not hashed"
-            ));
-            return Ok(());
+            let mut components = rel.clone();
+            components.push(crate::fsutil::os_bytes(&name).into_owned());
+            self.out.push(ListedFile {
+                components,
+                abs: entry.path(),
+                size,
+                mtime_ns,
+            });
         }
-        let mut components = rel.clone();
-        components.push(crate::fsutil::os_bytes(&name).into_owned());
-        out.push(ListedFile {
-            components,
-            abs: entry.path(),
-            size: meta.len(),
-            mtime_ns: mtime_ns(&meta),
-        });
+        Ok(())
     }
-    Ok(())
 }
 
 /// The most bytes hashed for one artifact (a file, or all the files of a skill together).
@@ -258,11 +305,61 @@ pub fn hash_listing_with_head(
     if total > MAX_HASH_BYTES {
         return Err(too_large("the folder's files are"));
     }
+    hash_files(&listing.files, head_of, |_, _| Ok(()))
+}
+
+/// [`hash_listing_with_head`] for a listing of either kind. A [`StatFiles::WhenRead`] listing
+/// is stamped here: each file's size and time are taken from its open descriptor before it is
+/// read (the same values a `stat` of its path gives, so the stamp equals the one a
+/// [`StatFiles::Now`] listing of the same files has), and, after a file that cannot be read,
+/// the rest by path. Its [`MAX_HASH_BYTES`] check counts the sizes as the files are opened
+/// (a folder over the cap is read up to the cap before it is refused).
+pub fn hash_and_stamp(
+    listing: &mut Listing,
+    head_of: &[&str],
+) -> io::Result<(String, Option<Vec<u8>>)> {
+    if listing.stamped {
+        return hash_listing_with_head(listing, head_of);
+    }
+    let mut seen: Vec<(u64, i64)> = Vec::with_capacity(listing.files.len());
+    let mut total = 0u64;
+    let out = hash_files(&listing.files, head_of, |_, meta| {
+        seen.push((meta.len(), mtime_ns(meta)));
+        total = total.saturating_add(meta.len());
+        if total > MAX_HASH_BYTES {
+            return Err(too_large("the folder's files are"));
+        }
+        Ok(())
+    });
+    for (i, f) in listing.files.iter_mut().enumerate() {
+        (f.size, f.mtime_ns) = match seen.get(i) {
+            Some(&known) => known,
+            // Not opened (an earlier file failed) or not openable: by path. A file gone
+            // meanwhile stamps as empty, so the next walk (which will not list it) differs.
+            None => std::fs::metadata(&f.abs).map_or((0, 0), |m| (m.len(), mtime_ns(&m))),
+        };
+    }
+    listing.stamp = stamp_of(&listing.files);
+    listing.stamped = true;
+    out
+}
+
+/// SkillMeat's directory hash over `files` (in hash order), keeping the head of `head_of`.
+/// `opened` sees each file's metadata, from its open descriptor, before it is read; an error
+/// from it stops the hash. A file is read up to the size its descriptor reports (a regular
+/// file's size is exact, so the read that would only find its end is not made; one that grew
+/// meanwhile has a different stamp, so the next walk reads it again), or to its end when that
+/// size is 0.
+fn hash_files(
+    files: &[ListedFile],
+    head_of: &[&str],
+    mut opened: impl FnMut(usize, &std::fs::Metadata) -> io::Result<()>,
+) -> io::Result<(String, Option<Vec<u8>>)> {
     let mut h = Sha256::new();
     let mut budget = MAX_HASH_BYTES;
     let mut head = None;
     with_read_buffer(|buf| {
-        for f in &listing.files {
+        for (i, f) in files.iter().enumerate() {
             h.update(f.rel_posix());
             let keep_head = !head_of.is_empty()
                 && head.is_none()
@@ -272,8 +369,13 @@ pub fn hash_listing_with_head(
                     .zip(head_of)
                     .all(|(c, want)| crate::fsutil::name_bytes_is(c, want));
             let mut kept = keep_head.then(Vec::new);
-            let file = crate::fsutil::open_regular(&f.abs)?;
-            let mut file = file.take(budget + 1);
+            let (file, meta) = crate::fsutil::open_regular_with_meta(&f.abs)?;
+            opened(i, &meta)?;
+            let limit = match meta.len() {
+                0 => budget + 1,
+                size => size.min(budget + 1),
+            };
+            let mut file = file.take(limit);
             loop {
                 let n = file.read(buf)?;
                 if n == 0 {
@@ -325,13 +427,25 @@ pub fn hash_dir(dir: &Path) -> io::Result<String> {
 /// grows past it while read), also returning its first [`HEAD_BYTES`] bytes for parsing.
 pub fn hash_file_with_head(path: &Path) -> io::Result<(Option<String>, Vec<u8>)> {
     let (file, meta) = crate::fsutil::open_regular_with_meta(path)?;
+    hash_open_file(file, &meta)
+}
+
+/// [`hash_file_with_head`] of a file already open, `meta` from its descriptor. Read up to the
+/// size `meta` reports (see `hash_files`), or to its end when that is 0.
+pub fn hash_open_file(
+    file: std::fs::File,
+    meta: &std::fs::Metadata,
+) -> io::Result<(Option<String>, Vec<u8>)> {
     let mut head = Vec::with_capacity((meta.len() as usize).min(HEAD_BYTES));
     if meta.len() > MAX_HASH_BYTES {
         file.take(HEAD_BYTES as u64).read_to_end(&mut head)?;
         return Ok((None, head));
     }
     let mut h = Sha256::new();
-    let mut rest = file.take(MAX_HASH_BYTES + 1);
+    let mut rest = file.take(match meta.len() {
+        0 => MAX_HASH_BYTES + 1,
+        size => size,
+    });
     let mut read = 0u64;
     let whole = with_read_buffer(|buf| {
         loop {
@@ -441,6 +555,105 @@ mod tests {
         assert_eq!(a, list_dir(d.path(), 100).unwrap().stamp);
         fs::write(d.path().join("f"), b"22").unwrap();
         assert_ne!(a, list_dir(d.path(), 100).unwrap().stamp);
+    }
+
+    /// A folder with files at two depths, a symlinked file and an empty file.
+    fn sample_skill(root: &Path) -> PathBuf {
+        let s = root.join("skill");
+        fs::create_dir_all(s.join("scripts")).unwrap();
+        fs::write(s.join("SKILL.md"), b"---\nname: x\n---\nbody").unwrap();
+        fs::write(s.join("scripts/run.py"), b"print(1)").unwrap();
+        fs::write(s.join("empty"), b"").unwrap();
+        fs::write(root.join("outside"), b"linked").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.join("outside"), s.join("link")).unwrap();
+        s
+    }
+
+    fn listing(dir: &Path, stat: StatFiles) -> Listing {
+        list_entries_with(dir, fs::read_dir(dir).unwrap(), 100, stat).unwrap()
+    }
+
+    #[test]
+    fn a_listing_stamped_when_read_gets_the_stamp_and_hash_of_one_stamped_first() {
+        let d = tempfile::tempdir().unwrap();
+        let s = sample_skill(d.path());
+        let first = listing(&s, StatFiles::Now);
+        assert!(first.stamped && !first.stamp.is_empty());
+        let mut later = listing(&s, StatFiles::WhenRead);
+        assert!(!later.stamped && later.stamp.is_empty());
+        let (hash, head) = hash_and_stamp(&mut later, &["SKILL.md"]).unwrap();
+        assert!(later.stamped);
+        assert_eq!(later.stamp, first.stamp);
+        // SkillMeat's rule, written out: paths in component order, each followed by its bytes.
+        let mut want = vec![
+            ("SKILL.md", &b"---\nname: x\n---\nbody"[..]),
+            ("empty", b""),
+        ];
+        if cfg!(unix) {
+            want.push(("link", b"linked"));
+        }
+        want.push(("scripts/run.py", b"print(1)"));
+        assert_eq!(hash, reference(&want));
+        assert_eq!(head.as_deref(), Some(&b"---\nname: x\n---\nbody"[..]));
+        // A changed file changes the stamp taken either way.
+        fs::write(s.join("scripts/run.py"), b"print(22)").unwrap();
+        let mut again = listing(&s, StatFiles::WhenRead);
+        hash_and_stamp(&mut again, &[]).unwrap();
+        assert_ne!(again.stamp, first.stamp);
+        assert_eq!(again.stamp, listing(&s, StatFiles::Now).stamp);
+    }
+
+    #[test]
+    fn a_file_gone_before_it_is_read_refuses_the_hash_and_the_rest_is_stamped_by_path() {
+        let d = tempfile::tempdir().unwrap();
+        let s = sample_skill(d.path());
+        let before = listing(&s, StatFiles::Now);
+        let mut later = listing(&s, StatFiles::WhenRead);
+        // The first file in hash order vanishes between the listing and the read.
+        assert_eq!(later.files[0].rel_posix(), b"SKILL.md");
+        fs::remove_file(s.join("SKILL.md")).unwrap();
+        let err = hash_and_stamp(&mut later, &["SKILL.md"]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+        // The gone file stamps as empty; every file after it has its own size and time, as
+        // a listing that stat-ed them first has.
+        let mut want = before.files.clone();
+        (want[0].size, want[0].mtime_ns) = (0, 0);
+        assert_eq!(later.stamp, stamp_of(&want));
+        assert_ne!(later.stamp, before.stamp);
+    }
+
+    #[test]
+    fn a_folder_over_the_cap_is_refused_when_stamped_as_read_and_still_stamped() {
+        let d = tempfile::tempdir().unwrap();
+        let s = sample_skill(d.path());
+        // Sparse: its size is over the cap, nothing is written to disk.
+        let big = fs::File::create(s.join("zz-dump.bin")).unwrap();
+        big.set_len(MAX_HASH_BYTES + 1).unwrap();
+        let mut later = listing(&s, StatFiles::WhenRead);
+        let err = hash_and_stamp(&mut later, &[]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+        assert_eq!(later.stamp, listing(&s, StatFiles::Now).stamp);
+        // The same refusal as a listing stamped first.
+        let first = listing(&s, StatFiles::Now);
+        assert_eq!(
+            hash_listing(&first).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+    }
+
+    /// A file whose size reads as 0 is read to its end (only a reported size bounds the read):
+    /// Linux's `/proc` files have content but report no size.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_reporting_no_size_is_read_to_its_end() {
+        let p = Path::new("/proc/self/cmdline");
+        assert_eq!(fs::metadata(p).unwrap().len(), 0, "the premise: no size");
+        let (h, head) = hash_file_with_head(p).unwrap();
+        let bytes = fs::read(p).unwrap();
+        assert!(!bytes.is_empty());
+        assert_eq!(h, Some(hash_bytes(&bytes)));
+        assert_eq!(head, bytes);
     }
 
     #[test]

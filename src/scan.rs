@@ -148,6 +148,11 @@ impl PrevIndex {
         PrevIndex { by_source }
     }
 
+    /// True when the last scan saw this source (an unchanged one may be reused).
+    fn has(&self, source: &str) -> bool {
+        self.by_source.contains_key(source)
+    }
+
     fn reuse(&self, source: &str, stamp: &str) -> Option<Vec<ScannedArtifact>> {
         let (s, arts) = self.by_source.get(source)?;
         (s == stamp).then(|| arts.clone())
@@ -559,6 +564,13 @@ impl Scanner<'_> {
         }
         self.stamp_mode
     }
+
+    /// True when `source` will be read whatever its stamp (a full scan, and the last scan did
+    /// not see it: nothing to reuse), so its files may be stamped from their open descriptors
+    /// when read instead of by a `stat` each beforehand.
+    fn stat_when_read(&self, source: &str) -> bool {
+        !self.stamp_mode && !self.prev.has(source)
+    }
 }
 
 impl Scanner<'_> {
@@ -610,7 +622,7 @@ impl Scanner<'_> {
     /// reused, or the folder hashed and its `SKILL.md` parsed.
     fn add_skill(&mut self, dir: &Path, listing: std::io::Result<hash::Listing>) {
         let source = self.rel(dir);
-        let listing = match listing {
+        let mut listing = match listing {
             Ok(l) => l,
             Err(e) => {
                 self.note(format!("{source}: unreadable skill folder: {e}"));
@@ -620,15 +632,23 @@ impl Scanner<'_> {
         for p in &listing.problems {
             self.note(format!("{source}: {p}"));
         }
-        if self.stamp_only(&source, &listing.stamp) {
-            return;
-        }
-        if let Some(arts) = self.prev.reuse(&source, &listing.stamp) {
-            self.snap.artifacts.extend(arts);
-            return;
+        let stamped_first = listing.stamped;
+        if stamped_first {
+            if self.stamp_only(&source, &listing.stamp) {
+                return;
+            }
+            if let Some(arts) = self.prev.reuse(&source, &listing.stamp) {
+                self.snap.artifacts.extend(arts);
+                return;
+            }
         }
         self.snap.sources_read += 1;
-        let (content_hash, head) = match hash::hash_listing_with_head(&listing, &["SKILL.md"]) {
+        let hashed = hash::hash_and_stamp(&mut listing, &["SKILL.md"]);
+        if !stamped_first {
+            // Stamped while read (never in stamp-only mode, see `Scanner::stat_when_read`).
+            self.stamp_only(&source, &listing.stamp);
+        }
+        let (content_hash, head) = match hashed {
             Ok(h) => h,
             Err(e) => {
                 // Keep the skill (it is identifiable); its hash is unknown.
@@ -737,7 +757,12 @@ impl Scanner<'_> {
             }
         }
         if is_skill && depth > 0 {
-            let listing = hash::list_entries(dir, entries, MAX_FILES_PER_SKILL);
+            let stat = if self.stat_when_read(&self.rel(dir)) {
+                hash::StatFiles::WhenRead
+            } else {
+                hash::StatFiles::Now
+            };
+            let listing = hash::list_entries_with(dir, entries, MAX_FILES_PER_SKILL, stat);
             *found += 1;
             self.add_skill(dir, listing);
             return;
@@ -755,7 +780,7 @@ impl Scanner<'_> {
         &mut self,
         dir: &Path,
         depth: usize,
-        out: &mut Vec<(PathBuf, std::fs::Metadata)>,
+        out: &mut Vec<(PathBuf, Option<std::fs::Metadata>)>,
         seen: &mut Visited,
     ) {
         if depth > MAX_NESTING {
@@ -794,8 +819,10 @@ impl Scanner<'_> {
                     ));
                     return;
                 }
-                if let Ok(m) = entry.metadata() {
-                    out.push((path, m));
+                if self.stat_when_read(&self.rel(&path)) {
+                    out.push((path, None));
+                } else if let Ok(m) = entry.metadata() {
+                    out.push((path, Some(m)));
                 }
             } else if ft.is_symlink() {
                 match std::fs::metadata(&path) {
@@ -809,7 +836,7 @@ impl Scanner<'_> {
                             ));
                         }
                     }
-                    Ok(m) if m.is_file() && is_md => out.push((path, m)),
+                    Ok(m) if m.is_file() && is_md => out.push((path, Some(m))),
                     Ok(m) if is_md && crate::fsutil::is_special(&m.file_type()) => {
                         let rel = self.rel(&path);
                         let what = crate::fsutil::describe_type(&m.file_type());
@@ -836,7 +863,9 @@ impl Scanner<'_> {
         self.collect_md(&base, 0, &mut files, &mut seen);
         for (file, meta) in files {
             let source = self.rel(&file);
-            let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
+            let Some((stamp, content_hash, head)) =
+                self.fresh_listed(&file, &source, meta.as_ref())
+            else {
                 continue;
             };
             let fm = frontmatter::parse(&crate::frontmatter::lossy(&head));
@@ -1023,10 +1052,46 @@ impl Scanner<'_> {
         Some((stamp, content_hash, head))
     }
 
+    /// [`Scanner::fresh_file`] for a file listed by its folder entry, its metadata read then
+    /// (`Some`) or not ([`Scanner::stat_when_read`]: `None`). Such a file is opened first and
+    /// stamped from its open descriptor, one system call less than a `stat` beforehand.
+    pub(crate) fn fresh_listed(
+        &mut self,
+        file: &Path,
+        source: &str,
+        meta: Option<&std::fs::Metadata>,
+    ) -> Option<(String, String, Vec<u8>)> {
+        if let Some(meta) = meta {
+            return self.fresh_file(file, source, meta);
+        }
+        let (opened, meta) = match crate::fsutil::open_regular_with_meta(file) {
+            Ok((f, m)) => (Ok(f), m),
+            // Stamped by path as a `stat` first would have; gone: skipped, as it would be.
+            Err(e) => (Err(e), std::fs::metadata(file).ok()?),
+        };
+        let stamp = hash::file_stamp(&meta);
+        self.stamp_only(source, &stamp);
+        self.snap.sources_read += 1;
+        let hashed = opened.and_then(|f| hash::hash_open_file(f, &meta));
+        let (content_hash, head) = self.hashed_or_noted(hashed, source)?;
+        Some((stamp, content_hash, head))
+    }
+
     /// Hashes a single-file source and returns its head for parsing. `None` (with a note) when
     /// it cannot be read; a file over the hash cap is kept with an unknown (empty) hash.
     pub(crate) fn read_hashed(&mut self, file: &Path, source: &str) -> Option<(String, Vec<u8>)> {
-        match hash::hash_file_with_head(file) {
+        let hashed = hash::hash_file_with_head(file);
+        self.hashed_or_noted(hashed, source)
+    }
+
+    /// A single-file source's hash and head, or a note why not: `None` when it could not be
+    /// read; a file over the hash cap is kept with an unknown (empty) hash.
+    fn hashed_or_noted(
+        &mut self,
+        hashed: std::io::Result<(Option<String>, Vec<u8>)>,
+        source: &str,
+    ) -> Option<(String, Vec<u8>)> {
+        match hashed {
             Ok((Some(h), head)) => Some((h, head)),
             Ok((None, head)) => {
                 self.read_note(format!(

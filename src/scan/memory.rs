@@ -73,7 +73,9 @@ impl Scanner<'_> {
         self.collect_md(&base, 0, &mut files, &mut seen);
         for (file, meta) in files {
             let source = self.rel(&file);
-            let Some((stamp, content_hash, head)) = self.fresh_file(&file, &source, &meta) else {
+            let Some((stamp, content_hash, head)) =
+                self.fresh_listed(&file, &source, meta.as_ref())
+            else {
                 continue;
             };
             let fm = frontmatter::parse(&crate::frontmatter::lossy(&head));
