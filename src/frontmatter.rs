@@ -17,18 +17,18 @@ const MAX_YAML_DEPTH: usize = 64;
 /// loader keeps of anchored nodes (a "billion laughs" of 1 KiB expands to 10^9 nodes).
 const MAX_YAML_NODES: usize = 100_000;
 
-/// The parsed head of a Markdown file.
+/// The parsed head of a Markdown file, borrowing the text it was parsed from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Frontmatter {
+pub struct Frontmatter<'a> {
     /// How the block parsed.
     pub state: FrontmatterState,
     /// The fields found, as JSON values (strings, numbers, lists, maps).
     pub fields: Map<String, Value>,
     /// The text after the block (the whole text when there is no block).
-    pub body: String,
+    pub body: &'a str,
 }
 
-impl Frontmatter {
+impl Frontmatter<'_> {
     /// A field as a single line of text (lists are joined with ", ").
     pub fn text(&self, key: &str) -> Option<String> {
         let v = self.fields.get(key)?;
@@ -85,7 +85,7 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 /// Parses the frontmatter of `text` (which may start with a BOM and use CRLF).
-pub fn parse(text: &str) -> Frontmatter {
+pub fn parse(text: &str) -> Frontmatter<'_> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = LineIter::new(text);
     let Some((first, _)) = lines.next() else {
@@ -110,11 +110,11 @@ pub fn parse(text: &str) -> Frontmatter {
         return Frontmatter {
             state: FrontmatterState::Malformed,
             fields: line_scan(&text[block_start..]),
-            body: String::new(),
+            body: "",
         };
     };
     let block = &text[block_start..block_end];
-    let body = text[body_start..].to_string();
+    let body = &text[body_start..];
     if block.len() <= MAX_YAML_BLOCK
         && let Some(fields) = strict_yaml(block)
     {
@@ -131,11 +131,11 @@ pub fn parse(text: &str) -> Frontmatter {
     }
 }
 
-fn none(text: &str) -> Frontmatter {
+fn none(text: &str) -> Frontmatter<'_> {
     Frontmatter {
         state: FrontmatterState::None,
         fields: Map::new(),
-        body: text.to_string(),
+        body: text,
     }
 }
 
@@ -277,13 +277,13 @@ fn plain_text_scalar(value: &str) -> bool {
 /// True for a word YAML might read as something else than text: an integer (decimal, `0x`,
 /// `0o`) or one of the boolean and null spellings of any YAML version.
 fn not_text(value: &str) -> bool {
+    const SPELLINGS: [&str; 10] = [
+        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~",
+    ];
     value.parse::<i64>().is_ok()
         || value.starts_with("0x")
         || value.starts_with("0o")
-        || matches!(
-            value.to_ascii_lowercase().as_str(),
-            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | "~"
-        )
+        || (value.len() <= 5 && SPELLINGS.iter().any(|s| value.eq_ignore_ascii_case(s)))
 }
 
 /// True when the YAML loader may be trusted with `block`: it parses, is nested at most

@@ -658,10 +658,9 @@ impl Scanner<'_> {
                 (String::new(), None)
             }
         };
-        let fm = match head {
-            Some(head) => frontmatter::parse(&crate::frontmatter::lossy(&head)),
-            None => read_frontmatter(&dir.join("SKILL.md")),
-        };
+        let head = head.unwrap_or_else(|| read_head(&dir.join("SKILL.md")));
+        let text = crate::frontmatter::lossy(&head);
+        let fm = frontmatter::parse(&text);
         let dir_name = dir
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -868,7 +867,8 @@ impl Scanner<'_> {
             else {
                 continue;
             };
-            let fm = frontmatter::parse(&crate::frontmatter::lossy(&head));
+            let text = crate::frontmatter::lossy(&head);
+            let fm = frontmatter::parse(&text);
             let rel_in_kind = file.strip_prefix(&base).unwrap_or(&file);
             let default_name = match kind {
                 // commands/git/commit.md is /git:commit
@@ -1171,16 +1171,17 @@ fn hook_target(entry: &Value) -> String {
     }
 }
 
-fn read_frontmatter(file: &Path) -> Frontmatter {
-    match crate::fsutil::open_regular(file).and_then(|f| {
-        use std::io::Read;
-        let mut head = Vec::new();
-        f.take(hash::HEAD_BYTES as u64).read_to_end(&mut head)?;
-        Ok(head)
-    }) {
-        Ok(head) => frontmatter::parse(&crate::frontmatter::lossy(&head)),
-        Err(_) => frontmatter::parse(""),
-    }
+/// The first [`hash::HEAD_BYTES`] bytes of a file, for its frontmatter (none when it cannot
+/// be read).
+fn read_head(file: &Path) -> Vec<u8> {
+    crate::fsutil::open_regular(file)
+        .and_then(|f| {
+            use std::io::Read;
+            let mut head = Vec::new();
+            f.take(hash::HEAD_BYTES as u64).read_to_end(&mut head)?;
+            Ok(head)
+        })
+        .unwrap_or_default()
 }
 
 fn artifact_from_frontmatter(

@@ -114,7 +114,8 @@ fn listing_entry(file: &Path, dir: &str) -> Option<crate::budget::Entry> {
     } else {
         std::fs::read(file).unwrap_or_default()
     };
-    let fm = crate::frontmatter::parse(&crate::frontmatter::lossy(&head));
+    let text = crate::frontmatter::lossy(&head);
+    let fm = crate::frontmatter::parse(&text);
     let mut extra = serde_json::json!({});
     if fm.text("disable-model-invocation").as_deref() == Some("true") {
         extra["disable_model_invocation"] = true.into();

@@ -30,7 +30,8 @@ impl Scanner<'_> {
         if memory.is_file() {
             match crate::hash::hash_file_with_head(&memory) {
                 Ok((content_hash, head)) => {
-                    let fm = crate::frontmatter::parse(&crate::frontmatter::lossy(&head));
+                    let text = crate::frontmatter::lossy(&head);
+                    let fm = crate::frontmatter::parse(&text);
                     let mut a = super::artifact_from_frontmatter(
                         ArtifactKind::Memory,
                         &fm,

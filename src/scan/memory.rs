@@ -78,7 +78,8 @@ impl Scanner<'_> {
             else {
                 continue;
             };
-            let fm = frontmatter::parse(&crate::frontmatter::lossy(&head));
+            let text = crate::frontmatter::lossy(&head);
+            let fm = frontmatter::parse(&text);
             let rel: PathBuf = file.strip_prefix(&base).unwrap_or(&file).with_extension("");
             let default_name = rel.to_string_lossy().replace('\\', "/");
             let mut art =
