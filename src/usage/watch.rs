@@ -22,6 +22,9 @@ const MAX_GATHER: Duration = Duration::from_millis(250);
 /// Quiet time gathering more events before indexing.
 pub const SETTLE: Duration = Duration::from_millis(20);
 
+/// Quiet time after which new project folders are read once more (see the watch loop).
+const RECHECK: Duration = Duration::from_millis(250);
+
 /// A running watch on the transcripts folder. Dropping it (or [`UsageWatcher::stop`]) ends it.
 pub struct UsageWatcher {
     stop: Option<mpsc::Sender<Msg>>,
@@ -59,13 +62,33 @@ impl UsageWatcher {
                 let _keep = &watcher;
                 // The folder's own watcher once it appears (when it was missing at start).
                 let mut late: Option<notify::RecommendedWatcher> = None;
+                // New project folders read once, to be read once more (see below).
+                let mut recheck: Vec<PathBuf> = Vec::new();
                 loop {
-                    let first = match rx.recv() {
-                        Ok(Msg::Event(ev)) => ev,
-                        Ok(Msg::Stop) | Err(_) => return,
+                    let first = if recheck.is_empty() {
+                        match rx.recv() {
+                            Ok(Msg::Event(ev)) => Some(ev),
+                            Ok(Msg::Stop) | Err(_) => return,
+                        }
+                    } else {
+                        match rx.recv_timeout(RECHECK) {
+                            Ok(Msg::Event(ev)) => Some(ev),
+                            Err(mpsc::RecvTimeoutError::Timeout) => None,
+                            Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                                return;
+                            }
+                        }
                     };
                     let mut paths = BTreeSet::new();
                     let mut full = false;
+                    let mut new_dirs: Vec<PathBuf> = Vec::new();
+                    if first.is_none() {
+                        // Quiet since: what the new folders hold now, whether or not their
+                        // OS watches saw it.
+                        for d in recheck.drain(..) {
+                            paths.extend(crate::usage::index::transcript_files(&d));
+                        }
+                    }
                     let mut take = |ev: notify::Result<notify::Event>| match ev {
                         Ok(ev) => {
                             if ev.need_rescan() {
@@ -81,26 +104,35 @@ impl UsageWatcher {
                                 } else if p == dir {
                                     full = true;
                                 } else if created && p.is_dir() {
-                                    // A new project folder: the OS watch on it is added after
-                                    // it was created, so a session file written into it at
-                                    // once has no event of its own. Read what it holds.
-                                    paths.extend(crate::usage::index::transcript_files(&p));
+                                    new_dirs.push(p);
                                 }
                             }
                         }
                         Err(_) => full = true,
                     };
-                    take(first);
                     let gathering = std::time::Instant::now();
+                    let mut gather = first.is_some();
+                    if let Some(ev) = first {
+                        take(ev);
+                    }
                     // Until a quiet gap, but no longer than MAX_GATHER under steady writes.
-                    while gathering.elapsed() < MAX_GATHER {
+                    while gather && gathering.elapsed() < MAX_GATHER {
                         match rx.recv_timeout(SETTLE) {
                             Ok(Msg::Event(ev)) => take(ev),
                             Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                                 return;
                             }
-                            Err(mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(mpsc::RecvTimeoutError::Timeout) => gather = false,
                         }
+                    }
+                    // A new project folder: the OS watch on it is added only after its
+                    // creation event is delivered (notify's inotify backend adds it once the
+                    // events read with it are handed over), so a session file written into it
+                    // in between has no event of its own. What it holds is read now, and once
+                    // more after a quiet `RECHECK`, by when its watch is in place.
+                    for d in new_dirs {
+                        paths.extend(crate::usage::index::transcript_files(&d));
+                        recheck.push(d);
                     }
                     if !watching_dir && dir.is_dir() {
                         // The transcripts folder appeared: watch it, read what it holds.
