@@ -148,9 +148,10 @@ impl PrevIndex {
         PrevIndex { by_source }
     }
 
-    /// True when the last scan saw this source (an unchanged one may be reused).
-    fn has(&self, source: &str) -> bool {
-        self.by_source.contains_key(source)
+    /// True when there is nothing to reuse (a project scanned for the first time, or again
+    /// after a clear).
+    fn is_empty(&self) -> bool {
+        self.by_source.is_empty()
     }
 
     fn reuse(&self, source: &str, stamp: &str) -> Option<Vec<ScannedArtifact>> {
@@ -565,11 +566,12 @@ impl Scanner<'_> {
         self.stamp_mode
     }
 
-    /// True when `source` will be read whatever its stamp (a full scan, and the last scan did
-    /// not see it: nothing to reuse), so its files may be stamped from their open descriptors
-    /// when read instead of by a `stat` each beforehand.
-    fn stat_when_read(&self, source: &str) -> bool {
-        !self.stamp_mode && !self.prev.has(source)
+    /// True when every source will be read whatever its stamp (a full scan with nothing to
+    /// reuse: a project scanned for the first time, or after a clear), so files may be stamped
+    /// from their open descriptors when read instead of by a `stat` each beforehand. Decided
+    /// per scan, not per source, so a rescan (which stats and reuses) pays nothing for it.
+    fn stat_when_read(&self) -> bool {
+        !self.stamp_mode && self.prev.is_empty()
     }
 }
 
@@ -756,7 +758,7 @@ impl Scanner<'_> {
             }
         }
         if is_skill && depth > 0 {
-            let stat = if self.stat_when_read(&self.rel(dir)) {
+            let stat = if self.stat_when_read() {
                 hash::StatFiles::WhenRead
             } else {
                 hash::StatFiles::Now
@@ -818,7 +820,7 @@ impl Scanner<'_> {
                     ));
                     return;
                 }
-                if self.stat_when_read(&self.rel(&path)) {
+                if self.stat_when_read() {
                     out.push((path, None));
                 } else if let Ok(m) = entry.metadata() {
                     out.push((path, Some(m)));
