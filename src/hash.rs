@@ -305,15 +305,21 @@ pub fn hash_listing_with_head(
     if total > MAX_HASH_BYTES {
         return Err(too_large("the folder's files are"));
     }
-    hash_files(&listing.files, head_of, |_, _| Ok(()))
+    hash_files(&listing.files, head_of, |_, f| {
+        crate::fsutil::open_regular(&f.abs).map(Some)
+    })
 }
 
 /// [`hash_listing_with_head`] for a listing of either kind. A [`StatFiles::WhenRead`] listing
 /// is stamped here: each file's size and time are taken from its open descriptor before it is
 /// read (the same values a `stat` of its path gives, so the stamp equals the one a
-/// [`StatFiles::Now`] listing of the same files has), and, after a file that cannot be read,
-/// the rest by path. Its [`MAX_HASH_BYTES`] check counts the sizes as the files are opened
-/// (a folder over the cap is read up to the cap before it is refused).
+/// [`StatFiles::Now`] listing of the same files has). A file that cannot be opened is stat-ed
+/// by path: when that works, the hash fails as it would have after a stat-first listing; when
+/// even that fails (the folder cannot be searched, the file is gone), the file leaves the
+/// listing with a problem, as a stat-first listing leaves it out. After a failure the rest are
+/// stat-ed by path. Its [`MAX_HASH_BYTES`] check counts the sizes as the files are opened: a
+/// folder over the cap is read up to the cap before it is refused, so this suits folders read
+/// once and then reused by their stamp, not ones read on every scan.
 pub fn hash_and_stamp(
     listing: &mut Listing,
     head_of: &[&str],
@@ -321,23 +327,53 @@ pub fn hash_and_stamp(
     if listing.stamped {
         return hash_listing_with_head(listing, head_of);
     }
-    let mut seen: Vec<(u64, i64)> = Vec::with_capacity(listing.files.len());
+    let n = listing.files.len();
+    let mut stats: Vec<Option<(u64, i64)>> = vec![None; n];
+    let mut gone: Vec<Option<io::Error>> = (0..n).map(|_| None).collect();
     let mut total = 0u64;
-    let out = hash_files(&listing.files, head_of, |_, meta| {
-        seen.push((meta.len(), mtime_ns(meta)));
-        total = total.saturating_add(meta.len());
-        if total > MAX_HASH_BYTES {
-            return Err(too_large("the folder's files are"));
+    let out = hash_files(
+        &listing.files,
+        head_of,
+        |i, f| match crate::fsutil::open_regular_with_meta(&f.abs) {
+            Ok((file, meta)) => {
+                stats[i] = Some((meta.len(), mtime_ns(&meta)));
+                total = total.saturating_add(meta.len());
+                if total > MAX_HASH_BYTES {
+                    return Err(too_large("the folder's files are"));
+                }
+                Ok(Some(file))
+            }
+            Err(e) => match std::fs::metadata(&f.abs) {
+                Ok(m) => {
+                    stats[i] = Some((m.len(), mtime_ns(&m)));
+                    Err(e)
+                }
+                Err(not_there) => {
+                    gone[i] = Some(not_there);
+                    Ok(None)
+                }
+            },
+        },
+    );
+    // Not reached (an earlier file failed): by path.
+    for (i, f) in listing.files.iter().enumerate() {
+        if stats[i].is_none() && gone[i].is_none() {
+            match std::fs::metadata(&f.abs) {
+                Ok(m) => stats[i] = Some((m.len(), mtime_ns(&m))),
+                Err(e) => gone[i] = Some(e),
+            }
         }
-        Ok(())
-    });
-    for (i, f) in listing.files.iter_mut().enumerate() {
-        (f.size, f.mtime_ns) = match seen.get(i) {
-            Some(&known) => known,
-            // Not opened (an earlier file failed) or not openable: by path. A file gone
-            // meanwhile stamps as empty, so the next walk (which will not list it) differs.
-            None => std::fs::metadata(&f.abs).map_or((0, 0), |m| (m.len(), mtime_ns(&m))),
-        };
+    }
+    let files = std::mem::take(&mut listing.files);
+    for ((mut f, stat), gone) in files.into_iter().zip(stats).zip(gone) {
+        match (stat, gone) {
+            (Some((size, mtime)), _) => {
+                (f.size, f.mtime_ns) = (size, mtime);
+                listing.files.push(f);
+            }
+            (None, Some(e)) => listing.problems.push(format!("{}: {e}", f.abs.display())),
+            (None, None) => {}
+        }
     }
     listing.stamp = stamp_of(&listing.files);
     listing.stamped = true;
@@ -345,21 +381,21 @@ pub fn hash_and_stamp(
 }
 
 /// SkillMeat's directory hash over `files` (in hash order), keeping the head of `head_of`.
-/// `opened` sees each file's metadata, from its open descriptor, before it is read; an error
-/// from it stops the hash. A file is read up to the size its descriptor reports (a regular
-/// file's size is exact, so the read that would only find its end is not made; one that grew
-/// meanwhile has a different stamp, so the next walk reads it again), or to its end when that
-/// size is 0.
+/// `open` opens each file to be read (`None`: left out of the hash); an error from it stops
+/// the hash.
 fn hash_files(
     files: &[ListedFile],
     head_of: &[&str],
-    mut opened: impl FnMut(usize, &std::fs::Metadata) -> io::Result<()>,
+    mut open: impl FnMut(usize, &ListedFile) -> io::Result<Option<std::fs::File>>,
 ) -> io::Result<(String, Option<Vec<u8>>)> {
     let mut h = Sha256::new();
     let mut budget = MAX_HASH_BYTES;
     let mut head = None;
     with_read_buffer(|buf| {
         for (i, f) in files.iter().enumerate() {
+            let Some(file) = open(i, f)? else {
+                continue;
+            };
             h.update(f.rel_posix());
             let keep_head = !head_of.is_empty()
                 && head.is_none()
@@ -369,13 +405,7 @@ fn hash_files(
                     .zip(head_of)
                     .all(|(c, want)| crate::fsutil::name_bytes_is(c, want));
             let mut kept = keep_head.then(Vec::new);
-            let (file, meta) = crate::fsutil::open_regular_with_meta(&f.abs)?;
-            opened(i, &meta)?;
-            let limit = match meta.len() {
-                0 => budget + 1,
-                size => size.min(budget + 1),
-            };
-            let mut file = file.take(limit);
+            let mut file = file.take(budget + 1);
             loop {
                 let n = file.read(buf)?;
                 if n == 0 {
@@ -430,8 +460,9 @@ pub fn hash_file_with_head(path: &Path) -> io::Result<(Option<String>, Vec<u8>)>
     hash_open_file(file, &meta)
 }
 
-/// [`hash_file_with_head`] of a file already open, `meta` from its descriptor. Read up to the
-/// size `meta` reports (see `hash_files`), or to its end when that is 0.
+/// [`hash_file_with_head`] of a file already open, `meta` from its descriptor. Read to its end
+/// whatever size `meta` reports (a size may be stale on some file systems, and `/proc` files
+/// report none).
 pub fn hash_open_file(
     file: std::fs::File,
     meta: &std::fs::Metadata,
@@ -442,10 +473,7 @@ pub fn hash_open_file(
         return Ok((None, head));
     }
     let mut h = Sha256::new();
-    let mut rest = file.take(match meta.len() {
-        0 => MAX_HASH_BYTES + 1,
-        size => size,
-    });
+    let mut rest = file.take(MAX_HASH_BYTES + 1);
     let mut read = 0u64;
     let whole = with_read_buffer(|buf| {
         loop {
@@ -605,22 +633,62 @@ mod tests {
     }
 
     #[test]
-    fn a_file_gone_before_it_is_read_refuses_the_hash_and_the_rest_is_stamped_by_path() {
+    fn a_file_gone_before_it_is_read_leaves_the_listing_as_a_stat_first_listing_leaves_it() {
         let d = tempfile::tempdir().unwrap();
         let s = sample_skill(d.path());
-        let before = listing(&s, StatFiles::Now);
         let mut later = listing(&s, StatFiles::WhenRead);
         // The first file in hash order vanishes between the listing and the read.
         assert_eq!(later.files[0].rel_posix(), b"SKILL.md");
         fs::remove_file(s.join("SKILL.md")).unwrap();
-        let err = hash_and_stamp(&mut later, &["SKILL.md"]).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
-        // The gone file stamps as empty; every file after it has its own size and time, as
-        // a listing that stat-ed them first has.
-        let mut want = before.files.clone();
-        (want[0].size, want[0].mtime_ns) = (0, 0);
-        assert_eq!(later.stamp, stamp_of(&want));
-        assert_ne!(later.stamp, before.stamp);
+        let (hash, head) = hash_and_stamp(&mut later, &["SKILL.md"]).unwrap();
+        // Hash and stamp are those of the files still there, as listed now by stat.
+        let now = listing(&s, StatFiles::Now);
+        assert_eq!(later.stamp, now.stamp);
+        assert_eq!(hash, hash_listing(&now).unwrap());
+        assert_eq!(head, None);
+        let names: Vec<Vec<u8>> = later.files.iter().map(ListedFile::rel_posix).collect();
+        assert!(!names.contains(&b"SKILL.md".to_vec()), "{names:?}");
+        // And the reason is noted.
+        assert_eq!(later.problems.len(), 1, "{:?}", later.problems);
+        assert!(
+            later.problems[0].contains("SKILL.md"),
+            "{:?}",
+            later.problems
+        );
+    }
+
+    /// A folder that can be listed but not searched: its entries (and their types) are read,
+    /// but no file in it can be stat-ed or opened. Both kinds of listing leave every file out
+    /// with a note, so both stamp it alike.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_that_cannot_be_searched_is_listed_alike_either_way() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("skill");
+        fs::create_dir_all(&s).unwrap();
+        fs::write(s.join("SKILL.md"), b"x").unwrap();
+        fs::write(s.join("notes.md"), b"y").unwrap();
+        fs::set_permissions(&s, fs::Permissions::from_mode(0o444)).unwrap();
+        let searchable = fs::metadata(s.join("SKILL.md")).is_ok();
+        let now = listing(&s, StatFiles::Now);
+        let mut later = listing(&s, StatFiles::WhenRead);
+        let hashed = hash_and_stamp(&mut later, &["SKILL.md"]);
+        fs::set_permissions(&s, fs::Permissions::from_mode(0o755)).unwrap();
+        if searchable {
+            // Running as root: permissions do not stop it, and both listings see both files.
+            assert_eq!(now.files.len(), 2);
+        } else {
+            assert!(
+                now.files.is_empty() && now.problems.len() == 2,
+                "{:?}",
+                now.problems
+            );
+        }
+        assert_eq!(later.stamp, now.stamp);
+        assert_eq!(later.files.len(), now.files.len());
+        assert_eq!(later.problems, now.problems);
+        assert_eq!(hashed.unwrap().0, hash_listing(&now).unwrap());
     }
 
     #[test]

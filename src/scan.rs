@@ -566,12 +566,15 @@ impl Scanner<'_> {
         self.stamp_mode
     }
 
-    /// True when every source will be read whatever its stamp (a full scan with nothing to
-    /// reuse: a project scanned for the first time, or after a clear), so files may be stamped
-    /// from their open descriptors when read instead of by a `stat` each beforehand. Decided
-    /// per scan, not per source, so a rescan (which stats and reuses) pays nothing for it.
+    /// True when every source will be read whatever its stamp and its stamp is kept for the
+    /// next scan (a project's full, stamped scan with nothing to reuse: scanned for the first
+    /// time, or after a clear), so files may be stamped from their open descriptors when read
+    /// instead of by a `stat` each beforehand. Decided per scan, not per source, so a rescan
+    /// (which stats and reuses) pays nothing for it. Not for a plugin's components, read on
+    /// every scan without stamps: a skill folder over the hash cap must be refused there from
+    /// its listing, before anything is read (see [`hash::hash_and_stamp`]).
     fn stat_when_read(&self) -> bool {
-        !self.stamp_mode && self.prev.is_empty()
+        !self.stamp_mode && self.walked.is_some() && self.prev.is_empty()
     }
 }
 
@@ -645,9 +648,15 @@ impl Scanner<'_> {
             }
         }
         self.snap.sources_read += 1;
+        let noted = listing.problems.len();
         let hashed = hash::hash_and_stamp(&mut listing, &["SKILL.md"]);
         if !stamped_first {
-            // Stamped while read (never in stamp-only mode, see `Scanner::stat_when_read`).
+            // Stamped while read (never in stamp-only mode, see `Scanner::stat_when_read`);
+            // files it could not even stat left the listing, noted as a stat-first listing
+            // notes them.
+            for p in &listing.problems[noted..] {
+                self.note(format!("{source}: {p}"));
+            }
             self.stamp_only(&source, &listing.stamp);
         }
         let (content_hash, head) = match hashed {

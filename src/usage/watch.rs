@@ -11,10 +11,10 @@
 use super::index::is_transcript;
 use crate::manager::CacheManager;
 use notify::{EventKind, RecursiveMode, Watcher};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Longest time events are gathered before indexing, however steadily they keep coming.
 const MAX_GATHER: Duration = Duration::from_millis(250);
@@ -22,7 +22,8 @@ const MAX_GATHER: Duration = Duration::from_millis(250);
 /// Quiet time gathering more events before indexing.
 pub const SETTLE: Duration = Duration::from_millis(20);
 
-/// Quiet time after which new project folders are read once more (see the watch loop).
+/// How long after it was first read a new project folder is read once more (see the watch
+/// loop).
 const RECHECK: Duration = Duration::from_millis(250);
 
 /// A running watch on the transcripts folder. Dropping it (or [`UsageWatcher::stop`]) ends it.
@@ -62,33 +63,37 @@ impl UsageWatcher {
                 let _keep = &watcher;
                 // The folder's own watcher once it appears (when it was missing at start).
                 let mut late: Option<notify::RecommendedWatcher> = None;
-                // New project folders read once, to be read once more (see below).
-                let mut recheck: Vec<PathBuf> = Vec::new();
+                // New project folders read once, each to be read once more when due (see
+                // below).
+                let mut recheck: BTreeMap<PathBuf, Instant> = BTreeMap::new();
                 loop {
-                    let first = if recheck.is_empty() {
-                        match rx.recv() {
+                    let first = match recheck.values().min() {
+                        None => match rx.recv() {
                             Ok(Msg::Event(ev)) => Some(ev),
                             Ok(Msg::Stop) | Err(_) => return,
-                        }
-                    } else {
-                        match rx.recv_timeout(RECHECK) {
-                            Ok(Msg::Event(ev)) => Some(ev),
-                            Err(mpsc::RecvTimeoutError::Timeout) => None,
-                            Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                                return;
+                        },
+                        Some(&due) => {
+                            match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                                Ok(Msg::Event(ev)) => Some(ev),
+                                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                                Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                                    return;
+                                }
                             }
                         }
                     };
                     let mut paths = BTreeSet::new();
                     let mut full = false;
                     let mut new_dirs: Vec<PathBuf> = Vec::new();
-                    if first.is_none() {
-                        // Quiet since: what the new folders hold now, whether or not their
-                        // OS watches saw it.
-                        for d in recheck.drain(..) {
-                            paths.extend(crate::usage::index::transcript_files(&d));
+                    // What the folders due hold now, whether or not their OS watches saw it.
+                    let now = Instant::now();
+                    recheck.retain(|d, due| {
+                        let keep = *due > now;
+                        if !keep {
+                            paths.extend(crate::usage::index::transcript_files(d));
                         }
-                    }
+                        keep
+                    });
                     let mut take = |ev: notify::Result<notify::Event>| match ev {
                         Ok(ev) => {
                             if ev.need_rescan() {
@@ -129,10 +134,11 @@ impl UsageWatcher {
                     // creation event is delivered (notify's inotify backend adds it once the
                     // events read with it are handed over), so a session file written into it
                     // in between has no event of its own. What it holds is read now, and once
-                    // more after a quiet `RECHECK`, by when its watch is in place.
+                    // more `RECHECK` later, by when its watch is in place (whatever other events
+                    // keep coming meanwhile).
                     for d in new_dirs {
                         paths.extend(crate::usage::index::transcript_files(&d));
-                        recheck.push(d);
+                        recheck.insert(d, Instant::now() + RECHECK);
                     }
                     if !watching_dir && dir.is_dir() {
                         // The transcripts folder appeared: watch it, read what it holds.
