@@ -44,9 +44,14 @@ pub struct Listing {
     pub stamp: String,
     /// Entries that could not be read (skipped, with the reason).
     pub problems: Vec<String>,
+}
+
+impl Listing {
     /// False while the files' sizes and times are unknown (a [`StatFiles::WhenRead`] listing
     /// before [`hash_and_stamp`]): `stamp` is then empty.
-    pub stamped: bool,
+    pub fn is_stamped(&self) -> bool {
+        !self.stamp.is_empty()
+    }
 }
 
 /// When a listing learns each file's size and modification time (its stamp).
@@ -139,17 +144,14 @@ pub fn list_entries_with(
     };
     walk.entries(dir, entries, &mut rel, 0)?;
     files.sort_by(|a, b| hash_order(&a.components, &b.components));
-    let stamped = stat == StatFiles::Now;
-    let stamp = if stamped {
-        stamp_of(&files)
-    } else {
-        String::new()
+    let stamp = match stat {
+        StatFiles::Now => stamp_of(&files),
+        StatFiles::WhenRead => String::new(),
     };
     Ok(Listing {
         files,
         stamp,
         problems,
-        stamped,
     })
 }
 
@@ -217,7 +219,7 @@ impl Walk<'_> {
                 // Counts when it points at a regular file (a dangling link does not, as in
                 // Python).
                 match std::fs::metadata(entry.path()) {
-                    Ok(m) if m.is_file() => (m.len(), mtime_ns(&m)),
+                    Ok(m) if m.is_file() => size_and_time(&m),
                     Ok(m) if crate::fsutil::is_special(&m.file_type()) => {
                         self.problems.push(format!(
                             "{}: links to {}, skipped",
@@ -233,7 +235,7 @@ impl Walk<'_> {
                 (0, 0)
             } else if ft.is_file() {
                 match entry.metadata() {
-                    Ok(m) => (m.len(), mtime_ns(&m)),
+                    Ok(m) => size_and_time(&m),
                     Err(e) => {
                         self.problems
                             .push(format!("{}: {e}", entry.path().display()));
@@ -324,60 +326,55 @@ pub fn hash_and_stamp(
     listing: &mut Listing,
     head_of: &[&str],
 ) -> io::Result<(String, Option<Vec<u8>>)> {
-    if listing.stamped {
+    if listing.is_stamped() {
         return hash_listing_with_head(listing, head_of);
     }
-    let n = listing.files.len();
-    let mut stats: Vec<Option<(u64, i64)>> = vec![None; n];
-    let mut gone: Vec<Option<io::Error>> = (0..n).map(|_| None).collect();
+    // Each file's (size, time), or why not even a stat of it works; `None` until known.
+    let mut stats: Vec<Option<io::Result<(u64, i64)>>> =
+        (0..listing.files.len()).map(|_| None).collect();
     let mut total = 0u64;
     let out = hash_files(
         &listing.files,
         head_of,
         |i, f| match crate::fsutil::open_regular_with_meta(&f.abs) {
             Ok((file, meta)) => {
-                stats[i] = Some((meta.len(), mtime_ns(&meta)));
+                stats[i] = Some(Ok(size_and_time(&meta)));
                 total = total.saturating_add(meta.len());
                 if total > MAX_HASH_BYTES {
                     return Err(too_large("the folder's files are"));
                 }
                 Ok(Some(file))
             }
-            Err(e) => match std::fs::metadata(&f.abs) {
-                Ok(m) => {
-                    stats[i] = Some((m.len(), mtime_ns(&m)));
-                    Err(e)
-                }
-                Err(not_there) => {
-                    gone[i] = Some(not_there);
-                    Ok(None)
-                }
-            },
+            Err(e) => {
+                let by_path = stat_by_path(&f.abs);
+                let gone = by_path.is_err();
+                stats[i] = Some(by_path);
+                if gone { Ok(None) } else { Err(e) }
+            }
         },
     );
-    // Not reached (an earlier file failed): by path.
-    for (i, f) in listing.files.iter().enumerate() {
-        if stats[i].is_none() && gone[i].is_none() {
-            match std::fs::metadata(&f.abs) {
-                Ok(m) => stats[i] = Some((m.len(), mtime_ns(&m))),
-                Err(e) => gone[i] = Some(e),
-            }
-        }
-    }
     let files = std::mem::take(&mut listing.files);
-    for ((mut f, stat), gone) in files.into_iter().zip(stats).zip(gone) {
-        match (stat, gone) {
-            (Some((size, mtime)), _) => {
+    for (mut f, stat) in files.into_iter().zip(stats) {
+        // Not reached (an earlier file failed): by path.
+        match stat.unwrap_or_else(|| stat_by_path(&f.abs)) {
+            Ok((size, mtime)) => {
                 (f.size, f.mtime_ns) = (size, mtime);
                 listing.files.push(f);
             }
-            (None, Some(e)) => listing.problems.push(format!("{}: {e}", f.abs.display())),
-            (None, None) => {}
+            Err(e) => listing.problems.push(format!("{}: {e}", f.abs.display())),
         }
     }
     listing.stamp = stamp_of(&listing.files);
-    listing.stamped = true;
     out
+}
+
+fn size_and_time(meta: &std::fs::Metadata) -> (u64, i64) {
+    (meta.len(), mtime_ns(meta))
+}
+
+/// A file's (size, time) from a `stat` of its path (a link followed, as a listing does).
+fn stat_by_path(path: &Path) -> io::Result<(u64, i64)> {
+    std::fs::metadata(path).map(|m| size_and_time(&m))
 }
 
 /// SkillMeat's directory hash over `files` (in hash order), keeping the head of `head_of`.
@@ -607,11 +604,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let s = sample_skill(d.path());
         let first = listing(&s, StatFiles::Now);
-        assert!(first.stamped && !first.stamp.is_empty());
+        assert!(first.is_stamped());
         let mut later = listing(&s, StatFiles::WhenRead);
-        assert!(!later.stamped && later.stamp.is_empty());
+        assert!(!later.is_stamped());
         let (hash, head) = hash_and_stamp(&mut later, &["SKILL.md"]).unwrap();
-        assert!(later.stamped);
+        assert!(later.is_stamped());
         assert_eq!(later.stamp, first.stamp);
         // SkillMeat's rule, written out: paths in component order, each followed by its bytes.
         let mut want = vec![

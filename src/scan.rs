@@ -637,7 +637,7 @@ impl Scanner<'_> {
         for p in &listing.problems {
             self.note(format!("{source}: {p}"));
         }
-        let stamped_first = listing.stamped;
+        let stamped_first = listing.is_stamped();
         if stamped_first {
             if self.stamp_only(&source, &listing.stamp) {
                 return;

@@ -115,7 +115,7 @@ impl UsageWatcher {
                         }
                         Err(_) => full = true,
                     };
-                    let gathering = std::time::Instant::now();
+                    let gathering = Instant::now();
                     let mut gather = first.is_some();
                     if let Some(ev) = first {
                         take(ev);
