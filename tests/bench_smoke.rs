@@ -50,6 +50,7 @@ fn bench_reports_every_figure_on_a_tiny_corpus() {
         "watch_setup_ms",
         "floor_ms",
         "floor_read_hash_ms",
+        "floor_store_ms",
         "cold_ratio",
         "cold_ratio_read_hash",
         "cold_per_artifact_us",
@@ -71,6 +72,16 @@ fn bench_reports_every_figure_on_a_tiny_corpus() {
         assert!(
             (got - want).abs() <= 0.01 * want.max(1.0),
             "cold_cpu_ratio: {got} vs {want}"
+        );
+        // The bound: the listing floor, the insert alone on one core, or both floors' CPU
+        // time shared by the floor's threads, whichever is longest, over the listing floor.
+        assert!(num("floor_store_cpu_ms") > 0.0, "{v}");
+        let shared = (num("floor_cpu_ms") + num("floor_store_cpu_ms")) / num("floor_threads");
+        let want = num("floor_ms").max(num("floor_store_ms")).max(shared) / num("floor_ms");
+        let got = num("cold_ratio_bound");
+        assert!(
+            (got - want).abs() <= 0.01 * want,
+            "cold_ratio_bound: {got} vs {want}"
         );
     }
     for (ratio, floor) in [

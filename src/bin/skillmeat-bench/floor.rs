@@ -40,7 +40,8 @@ fn list(root: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn threads() -> usize {
+/// Threads the floors use: one per core.
+pub fn threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)

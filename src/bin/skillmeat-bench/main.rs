@@ -4,6 +4,7 @@
 
 mod floor;
 mod library;
+mod store_floor;
 mod usage;
 mod watch;
 
@@ -362,9 +363,11 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     out.insert("cold_refresh_ms".into(), json!(cold_ms));
     out.insert("floor_ms".into(), json!(floor_ms));
     out.insert("floor_read_hash_ms".into(), json!(floor_read_hash_ms));
+    let mut floor_cpu = None;
     if !cold_cpu.is_empty() && !floors_cpu.is_empty() {
         let cold_cpu_ms = percentile(&mut cold_cpu, 0.5);
         let floor_cpu_ms = percentile(&mut floors_cpu, 0.5);
+        floor_cpu = Some(floor_cpu_ms);
         out.insert("cold_cpu_ms".into(), json!(round3(cold_cpu_ms)));
         out.insert("floor_cpu_ms".into(), json!(round3(floor_cpu_ms)));
         out.insert(
@@ -404,6 +407,42 @@ fn run(args: &Args) -> Result<Value, Box<dyn std::error::Error>> {
     out.insert("db_bytes".into(), json!(db_bytes));
     // The engine's own peak (before the watcher measurements generate more corpora).
     out.insert("peak_rss_mb".into(), peak_rss_mb());
+    // The store floor: the cache's rows copied with one statement into an empty database of
+    // the same schema (see `store_floor.rs`); after the peak RSS, which is the engine's alone.
+    let artifacts = m.status()?.artifacts;
+    let mut stores = Vec::new();
+    let mut stores_cpu = Vec::new();
+    let scratch = tmp.path().join("store-floor/floor.db");
+    std::fs::create_dir_all(tmp.path().join("store-floor"))?;
+    for _ in 0..runs {
+        let s = store_floor::measure(&cfg.db_path, &scratch)?;
+        if s.rows != artifacts {
+            return Err(format!(
+                "the store floor stored {} rows, the cache holds {}",
+                s.rows, artifacts
+            )
+            .into());
+        }
+        stores.push(s.ms);
+        stores_cpu.extend(s.cpu_ms);
+    }
+    let floor_store_ms = percentile(&mut stores, 0.5);
+    out.insert("floor_store_ms".into(), json!(floor_store_ms));
+    out.insert("floor_threads".into(), json!(floor::threads()));
+    if let (Some(floor_cpu_ms), false) = (floor_cpu, stores_cpu.is_empty()) {
+        let floor_store_cpu_ms = percentile(&mut stores_cpu, 0.5);
+        out.insert("floor_store_cpu_ms".into(), json!(floor_store_cpu_ms));
+        out.insert(
+            "cold_ratio_bound".into(),
+            json!(round3(store_floor::ratio_bound(
+                floor_ms,
+                floor_cpu_ms,
+                floor_store_ms,
+                floor_store_cpu_ms,
+                floor::threads(),
+            ))),
+        );
+    }
     if !args.no_watch {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
